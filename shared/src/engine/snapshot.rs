@@ -1,0 +1,279 @@
+//! A snapshot compiled for evaluation: the only form the engine reads.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::condition::Segments;
+use super::flag::{CompiledFlag, Outcome, ResolvedPrerequisite};
+use super::result::{Evaluation, EvaluationError};
+use super::segment::CompiledSegment;
+use crate::model::{EvaluationContext, SdkKeyKind, Snapshot, sdk_key_hash};
+use crate::validate::{
+    KeyKind, Problems, ValidationErrors, check_flag, prerequisite_order, validate_key,
+};
+
+/// An immutable, validated snapshot with everything pre-computed for evaluation:
+/// regexes compiled, segments resolved, flags indexed by key, prerequisites ordered.
+/// Share it behind an `Arc` and swap whole snapshots; evaluation never locks.
+#[derive(Debug)]
+pub struct CompiledSnapshot {
+    project: String,
+    environment: String,
+    revision: u64,
+    /// In snapshot order.
+    flags: Vec<CompiledFlag>,
+    index: HashMap<Box<str>, usize>,
+    /// Every flag index, prerequisites before the flags that need them.
+    order: Vec<usize>,
+    sdk_keys: HashMap<[u8; 32], SdkKeyInfo>,
+}
+
+/// What the snapshot knows of a valid SDK key; its scope is the snapshot's project and
+/// environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SdkKeyInfo {
+    pub id: String,
+    pub kind: SdkKeyKind,
+}
+
+/// Validates `snapshot` completely and compiles it. A snapshot that compiles can never
+/// make evaluation fail. Error paths are relative to the snapshot.
+pub fn compile(snapshot: &Snapshot) -> Result<CompiledSnapshot, ValidationErrors> {
+    let mut problems = Problems::new();
+    for (field, kind, key) in [
+        ("project", KeyKind::Project, &snapshot.project),
+        ("environment", KeyKind::Environment, &snapshot.environment),
+    ] {
+        if let Err(e) = validate_key(kind, field, key) {
+            problems.add(e.field, e.message);
+        }
+    }
+
+    let mut segments = Segments::with_capacity(snapshot.segments.len());
+    for (i, segment) in snapshot.segments.iter().enumerate() {
+        let field = format!("segments[{i}]");
+        if let Some(compiled) = problems.take(&field, CompiledSegment::compile(segment))
+            && segments
+                .insert(segment.key.clone(), Arc::new(compiled))
+                .is_some()
+        {
+            problems.add(
+                format!("{field}.key"),
+                format!("duplicate segment key {:?}", segment.key),
+            );
+        }
+    }
+
+    let mut flags = Vec::with_capacity(snapshot.flags.len());
+    let mut index = HashMap::with_capacity(snapshot.flags.len());
+    for (i, entry) in snapshot.flags.iter().enumerate() {
+        let field = format!("flags[{i}]");
+        problems.take(&format!("{field}.flag"), check_flag(&entry.flag));
+        let compiled = problems.take(
+            &format!("{field}.config"),
+            CompiledFlag::compile(&entry.flag, &entry.config, &segments),
+        );
+        if index.insert(entry.flag.key.as_str().into(), i).is_some() {
+            problems.add(
+                format!("{field}.flag.key"),
+                format!("duplicate flag key {:?}", entry.flag.key),
+            );
+        }
+        flags.extend(compiled);
+    }
+    if !problems.is_empty() {
+        return problems.finish_with(|| unreachable!());
+    }
+
+    // Every flag compiled, so `flags[i]` is `snapshot.flags[i]`.
+    for (i, entry) in snapshot.flags.iter().enumerate() {
+        let mut resolved = Vec::with_capacity(entry.config.prerequisites.len());
+        for (j, prerequisite) in entry.config.prerequisites.iter().enumerate() {
+            let field = format!("flags[{i}].config.prerequisites[{j}]");
+            let Some(&flag) = index.get(prerequisite.flag.as_str()) else {
+                problems.add(
+                    format!("{field}.flag"),
+                    format!("unknown flag {:?}", prerequisite.flag),
+                );
+                continue;
+            };
+            match flags[flag].variant_index(&prerequisite.variant) {
+                Some(variant) => resolved.push(ResolvedPrerequisite { flag, variant }),
+                None => problems.add(
+                    format!("{field}.variant"),
+                    format!(
+                        "flag {:?} has no variant {:?}",
+                        prerequisite.flag, prerequisite.variant
+                    ),
+                ),
+            }
+        }
+        flags[i].prerequisites = resolved;
+    }
+    let dependencies: Vec<Vec<usize>> = flags
+        .iter()
+        .map(|f| f.prerequisites.iter().map(|p| p.flag).collect())
+        .collect();
+    let order = match prerequisite_order(&dependencies) {
+        Ok(order) => order,
+        Err(cycle) => {
+            let path: Vec<&str> = cycle.iter().map(|&i| flags[i].key.as_str()).collect();
+            problems.add(
+                format!("flags[{}].config.prerequisites", cycle[0]),
+                format!("prerequisite cycle: {}", path.join(" -> ")),
+            );
+            Vec::new()
+        }
+    };
+
+    let mut sdk_keys = HashMap::with_capacity(snapshot.sdk_keys.len());
+    for (i, key) in snapshot.sdk_keys.iter().enumerate() {
+        let mut hash = [0u8; 32];
+        let lowercase_hex = key
+            .sha256
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        if !lowercase_hex || hex::decode_to_slice(&key.sha256, &mut hash).is_err() {
+            problems.add(
+                format!("sdk_keys[{i}].sha256"),
+                "must be 64 lowercase hexadecimal digits",
+            );
+            continue;
+        }
+        sdk_keys.insert(
+            hash,
+            SdkKeyInfo {
+                id: key.id.clone(),
+                kind: key.kind,
+            },
+        );
+    }
+
+    problems.finish_with(|| CompiledSnapshot {
+        project: snapshot.project.clone(),
+        environment: snapshot.environment.clone(),
+        revision: snapshot.revision,
+        flags,
+        index,
+        order,
+        sdk_keys,
+    })
+}
+
+/// Marks a prerequisite not yet (or never) served in [`CompiledSnapshot::evaluate_all`].
+const NOT_SERVED: usize = usize::MAX;
+
+impl CompiledSnapshot {
+    pub fn project(&self) -> &str {
+        &self.project
+    }
+
+    pub fn environment(&self) -> &str {
+        &self.environment
+    }
+
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    /// Number of flags, archived ones included.
+    pub fn len(&self) -> usize {
+        self.flags.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.flags.is_empty()
+    }
+
+    pub fn contains_flag(&self, key: &str) -> bool {
+        self.index.contains_key(key)
+    }
+
+    /// Every flag key, archived ones included, in snapshot order.
+    pub fn flag_keys(&self) -> impl Iterator<Item = &str> {
+        self.flags.iter().map(|f| f.key.as_str())
+    }
+
+    /// The key's scope-free details when `presented` is one of this snapshot's SDK keys.
+    /// Only hashes are stored; looking up a hash reveals nothing about other keys, so an
+    /// ordinary map lookup is safe here.
+    pub fn authenticate(&self, presented: &str) -> Option<&SdkKeyInfo> {
+        self.sdk_keys.get(&sdk_key_hash(presented))
+    }
+
+    /// Evaluates one flag for `context`.
+    pub fn evaluate(
+        &self,
+        key: &str,
+        context: &EvaluationContext,
+    ) -> Result<Evaluation<'_>, EvaluationError> {
+        let &index = self
+            .index
+            .get(key)
+            .ok_or_else(|| EvaluationError::FlagNotFound(key.to_owned()))?;
+        let flag = &self.flags[index];
+        let outcome = if flag.prerequisites.is_empty() || !flag.is_on() {
+            flag.evaluate(context, |_| None)
+        } else {
+            self.evaluate_with_prerequisites(index, context)
+        };
+        Ok(flag.evaluation(outcome))
+    }
+
+    /// Evaluates `target` and, first, the prerequisites it transitively needs — each at
+    /// most once, without recursion, so long chains cannot exhaust the stack.
+    fn evaluate_with_prerequisites(&self, target: usize, context: &EvaluationContext) -> Outcome {
+        let mut served: Vec<(usize, Option<usize>)> = Vec::new();
+        let lookup = |served: &[(usize, Option<usize>)], flag: usize| {
+            served.iter().find(|(f, _)| *f == flag).map(|(_, v)| *v)
+        };
+        let mut stack = vec![target];
+        while let Some(&current) = stack.last() {
+            if lookup(&served, current).is_some() {
+                stack.pop();
+                continue;
+            }
+            let flag = &self.flags[current];
+            let pending_before = stack.len();
+            if flag.is_on() {
+                stack.extend(
+                    flag.prerequisites
+                        .iter()
+                        .map(|p| p.flag)
+                        .filter(|&p| lookup(&served, p).is_none()),
+                );
+            }
+            if stack.len() > pending_before {
+                continue;
+            }
+            let outcome = flag.evaluate(context, |p| lookup(&served, p).flatten());
+            if current == target {
+                return outcome;
+            }
+            served.push((current, outcome.variant()));
+            stack.pop();
+        }
+        unreachable!("the target is evaluated before the stack empties")
+    }
+
+    /// Evaluates every flag that is not archived, in snapshot order.
+    pub fn evaluate_all(&self, context: &EvaluationContext) -> Vec<(&str, Evaluation<'_>)> {
+        let mut served = vec![NOT_SERVED; self.flags.len()];
+        let mut outcomes = vec![None; self.flags.len()];
+        for &i in &self.order {
+            let outcome =
+                self.flags[i].evaluate(context, |p| Some(served[p]).filter(|&v| v != NOT_SERVED));
+            served[i] = outcome.variant().unwrap_or(NOT_SERVED);
+            outcomes[i] = Some(outcome);
+        }
+        self.flags
+            .iter()
+            .zip(outcomes)
+            .filter(|(flag, _)| !flag.archived)
+            .map(|(flag, outcome)| {
+                let outcome = outcome.expect("the order covers every flag");
+                (flag.key.as_str(), flag.evaluation(outcome))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,39 @@
+//! The domain model. These serde shapes are the public wire format: the management API,
+//! the snapshots edges pull and the SDKs all speak them. `docs/flag-model.md` documents
+//! every field; change both together.
+
+mod context;
+mod flag;
+mod rule;
+mod segment;
+mod snapshot;
+
+pub use context::EvaluationContext;
+pub use flag::{Flag, FlagConfig, FlagType, Prerequisite, Variant};
+pub use rule::{Condition, Operator, Rule, WeightedVariant};
+pub use segment::Segment;
+pub use snapshot::{SdkKey, SdkKeyKind, Snapshot, SnapshotFlag, sdk_key_hash, sdk_key_hash_hex};
+
+use serde::{Deserialize, Serialize};
+
+/// A product or codebase; owns flags, segments and environments.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Project {
+    pub key: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// A deployment stage of a project (`development`, `production`, …). Every flag has one
+/// config per environment, and SDK keys are scoped to exactly one environment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    pub key: String,
+    pub name: String,
+}
+
+/// The environments every new project starts with.
+pub const DEFAULT_ENVIRONMENTS: [&str; 3] = ["development", "staging", "production"];

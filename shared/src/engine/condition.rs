@@ -440,3 +440,6 @@ fn segment(value: Option<&Value>, segments: Option<&Segments>) -> Result<Test, O
         .map(|s| Test::Segment(Arc::clone(s)))
         .ok_or_else(|| (String::new(), format!("unknown segment {key:?}")))
 }
+
+#[cfg(test)]
+mod tests;

@@ -277,3 +277,6 @@ impl CompiledSnapshot {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests;

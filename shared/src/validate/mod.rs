@@ -215,3 +215,6 @@ pub fn validate_flag_config(
     }
     problems.finish(())
 }
+
+#[cfg(test)]
+mod tests;

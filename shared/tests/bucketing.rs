@@ -13,8 +13,11 @@ use togglerino_shared::{CompiledSnapshot, EvaluationContext, Reason, Snapshot, c
 
 const IDS: usize = 100_000;
 
-static CONTEXTS: LazyLock<Vec<EvaluationContext>> =
-    LazyLock::new(|| (0..IDS).map(|i| EvaluationContext::new(format!("user-{i}"))).collect());
+static CONTEXTS: LazyLock<Vec<EvaluationContext>> = LazyLock::new(|| {
+    (0..IDS)
+        .map(|i| EvaluationContext::new(format!("user-{i}")))
+        .collect()
+});
 
 #[derive(Deserialize)]
 struct Vector {
@@ -28,10 +31,18 @@ fn the_engine_reproduces_the_published_bucketing_vectors() {
     let vectors: Vec<Vector> =
         serde_json::from_str(include_str!("../testdata/bucketing.json")).unwrap();
     assert!(vectors.len() >= 50);
-    assert!(vectors.iter().any(|v| v.value.is_empty()) && vectors.iter().any(|v| v.salt.is_empty()));
+    assert!(
+        vectors.iter().any(|v| v.value.is_empty()) && vectors.iter().any(|v| v.salt.is_empty())
+    );
     assert!(vectors.iter().any(|v| !v.value.is_ascii()));
     for v in &vectors {
-        assert_eq!(bucket(&v.salt, &v.value), v.bucket, "{:?}/{:?}", v.salt, v.value);
+        assert_eq!(
+            bucket(&v.salt, &v.value),
+            v.bucket,
+            "{:?}/{:?}",
+            v.salt,
+            v.value
+        );
     }
 }
 

@@ -160,9 +160,6 @@ pub fn compile(snapshot: &Snapshot) -> Result<CompiledSnapshot, ValidationErrors
     })
 }
 
-/// Marks a prerequisite not yet (or never) served in [`CompiledSnapshot::evaluate_all`].
-const NOT_SERVED: usize = usize::MAX;
-
 impl CompiledSnapshot {
     pub fn project(&self) -> &str {
         &self.project
@@ -258,12 +255,10 @@ impl CompiledSnapshot {
 
     /// Evaluates every flag that is not archived, in snapshot order.
     pub fn evaluate_all(&self, context: &EvaluationContext) -> Vec<(&str, Evaluation<'_>)> {
-        let mut served = vec![NOT_SERVED; self.flags.len()];
-        let mut outcomes = vec![None; self.flags.len()];
+        let mut outcomes: Vec<Option<Outcome>> = vec![None; self.flags.len()];
         for &i in &self.order {
             let outcome =
-                self.flags[i].evaluate(context, |p| Some(served[p]).filter(|&v| v != NOT_SERVED));
-            served[i] = outcome.variant().unwrap_or(NOT_SERVED);
+                self.flags[i].evaluate(context, |p| outcomes[p].and_then(Outcome::variant));
             outcomes[i] = Some(outcome);
         }
         self.flags

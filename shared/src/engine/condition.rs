@@ -231,6 +231,24 @@ impl CompiledCondition {
         })
     }
 
+    /// Compiles a list of conditions, recording problems under `conditions[i]`.
+    pub(crate) fn compile_all(
+        problems: &mut Problems,
+        conditions: &[Condition],
+        segments: Option<&Segments>,
+    ) -> Vec<CompiledCondition> {
+        conditions
+            .iter()
+            .enumerate()
+            .filter_map(|(i, condition)| {
+                problems.take(
+                    &format!("conditions[{i}]"),
+                    CompiledCondition::compile(condition, segments),
+                )
+            })
+            .collect()
+    }
+
     pub(crate) fn matches(&self, context: &EvaluationContext) -> bool {
         self.matches_positive(context) != self.negate
     }

@@ -259,17 +259,8 @@ fn compile_rule(
     segments: &Segments,
 ) -> Result<CompiledRule, ValidationErrors> {
     let mut problems = Problems::new();
-    let conditions: Vec<_> = rule
-        .conditions
-        .iter()
-        .enumerate()
-        .filter_map(|(i, condition)| {
-            problems.take(
-                &format!("conditions[{i}]"),
-                CompiledCondition::compile(condition, Some(segments)),
-            )
-        })
-        .collect();
+    let conditions =
+        CompiledCondition::compile_all(&mut problems, &rule.conditions, Some(segments));
 
     let mut variant = |field: &str, key: &str| {
         let index = variant_index(key);

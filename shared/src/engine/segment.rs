@@ -31,17 +31,7 @@ impl CompiledSegment {
                 }
             }
         }
-        let conditions: Vec<_> = segment
-            .conditions
-            .iter()
-            .enumerate()
-            .filter_map(|(i, condition)| {
-                problems.take(
-                    &format!("conditions[{i}]"),
-                    CompiledCondition::compile(condition, None),
-                )
-            })
-            .collect();
+        let conditions = CompiledCondition::compile_all(&mut problems, &segment.conditions, None);
         problems.finish_with(|| CompiledSegment {
             included: segment
                 .included

@@ -51,11 +51,15 @@ fn errors(config: FlagConfig) -> Vec<String> {
     errors_for(&flag("x", "boolean", json!(false)), config)
 }
 
+fn messages_of(errors: ValidationErrors) -> Vec<String> {
+    errors.errors().iter().map(ToString::to_string).collect()
+}
+
 fn errors_for(flag: &Flag, config: FlagConfig) -> Vec<String> {
     let (_, view) = environment();
     match validate_flag_config(flag, &config, &view) {
         Ok(()) => Vec::new(),
-        Err(errors) => errors.errors().iter().map(ToString::to_string).collect(),
+        Err(errors) => messages_of(errors),
     }
 }
 
@@ -330,12 +334,7 @@ fn flags_have_valid_keys_names_defaults_and_tags() {
     let mut f = flag("New Flag", "number", json!("1"));
     f.name = " ".into();
     f.tags = vec!["ui".into(), "ui".into(), " padded".into(), "x".repeat(65)];
-    let messages: Vec<String> = validate_flag(&f)
-        .unwrap_err()
-        .errors()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let messages: Vec<String> = validate_flag(&f).map_err(messages_of).unwrap_err();
     assert_eq!(
         messages,
         [
@@ -359,12 +358,7 @@ fn segments_are_validated_and_cannot_nest() {
         ]
     }))
     .unwrap();
-    let messages: Vec<String> = validate_segment(&segment)
-        .unwrap_err()
-        .errors()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let messages: Vec<String> = validate_segment(&segment).map_err(messages_of).unwrap_err();
     assert_eq!(
         messages[0],
         "key: invalid segment key \"Beta!\": use lowercase letters, digits, '_', '.' and '-', starting with a letter or digit"
@@ -443,11 +437,8 @@ fn snapshots_are_validated_whole() {
         ],
     };
     let messages: Vec<String> = crate::engine::compile(&snapshot)
-        .unwrap_err()
-        .errors()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+        .map_err(messages_of)
+        .unwrap_err();
     assert_eq!(
         messages,
         [
@@ -458,11 +449,8 @@ fn snapshots_are_validated_whole() {
     snapshot.project = "shop".into();
     snapshot.flags.pop();
     let messages: Vec<String> = crate::engine::compile(&snapshot)
-        .unwrap_err()
-        .errors()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+        .map_err(messages_of)
+        .unwrap_err();
     assert_eq!(
         messages,
         ["sdk_keys[0].sha256: must be 64 lowercase hexadecimal digits"]

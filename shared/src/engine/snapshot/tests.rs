@@ -183,11 +183,14 @@ fn a_percentage_rollout_serves_its_share_and_lets_the_rest_fall_through() {
         served > 900 && fell_through > 900,
         "{served} / {fell_through}"
     );
-    // Without the bucketing attribute the percentage rule does not match.
-    assert_eq!(
-        eval(&s, "half", &EvaluationContext::default()),
-        result(json!(false), Some("off"), Reason::Default)
-    );
+    // Without the bucketing attribute the percentage rule does not match; an empty
+    // user id counts as absent.
+    for context in [EvaluationContext::default(), EvaluationContext::new("")] {
+        assert_eq!(
+            eval(&s, "half", &context),
+            result(json!(false), Some("off"), Reason::Default)
+        );
+    }
 }
 
 #[test]
@@ -262,6 +265,11 @@ fn bucketing_uses_the_rule_attribute_and_salt() {
 
 #[test]
 fn prerequisites_must_serve_the_named_variant() {
+    let mut archived_parent = boolean_flag(
+        "archived-parent",
+        json!({"targeting_rules": [{"variant": "on"}]}),
+    );
+    archived_parent["flag"]["archived"] = json!(true);
     let s = snapshot(json!([
         boolean_flag(
             "child",
@@ -284,6 +292,14 @@ fn prerequisites_must_serve_the_named_variant() {
             })
         ),
         boolean_flag("off-parent", json!({"enabled": false})),
+        boolean_flag(
+            "archived-parent-child",
+            json!({
+                "prerequisites": [{"flag": "archived-parent", "variant": "on"}],
+                "targeting_rules": [{"variant": "on"}]
+            })
+        ),
+        archived_parent,
     ]));
     let beta = EvaluationContext::new("u1").with("beta", true);
     let regular = EvaluationContext::new("u1");
@@ -298,6 +314,10 @@ fn prerequisites_must_serve_the_named_variant() {
     // A disabled prerequisite serves no variant, not even the one its value matches.
     assert_eq!(
         eval(&s, "off-parent-child", &beta),
+        result(json!(false), None, Reason::PrerequisiteFailed)
+    );
+    assert_eq!(
+        eval(&s, "archived-parent-child", &beta),
         result(json!(false), None, Reason::PrerequisiteFailed)
     );
 }

@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::Rule;
+use super::{Operator, Rule};
 
 /// A feature flag's project-wide definition. What it serves in each environment lives in
 /// that environment's [`FlagConfig`].
@@ -69,6 +69,15 @@ pub struct FlagConfig {
 }
 
 impl FlagConfig {
+    /// Keys of the segments this config's rules refer to.
+    pub fn segment_keys(&self) -> impl Iterator<Item = &str> {
+        self.targeting_rules
+            .iter()
+            .flat_map(|rule| &rule.conditions)
+            .filter(|c| matches!(c.operator, Operator::InSegment | Operator::NotInSegment))
+            .filter_map(|c| c.value.as_ref()?.as_str())
+    }
+
     /// The config a new flag (or a new environment) starts with: disabled, with variants
     /// derived from the flag's type and the "off" variant as default.
     pub fn initial(flag: &Flag) -> FlagConfig {

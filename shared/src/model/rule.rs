@@ -16,7 +16,11 @@ pub struct Rule {
     pub variant: Option<String>,
     /// Share (0–100, up to 3 decimals) of matching contexts the rule applies to; the rest
     /// fall through to the next rule.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "percentage::serialize_option"
+    )]
     pub percentage_rollout: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollout: Option<Vec<WeightedVariant>>,
@@ -33,7 +37,32 @@ pub struct Rule {
 #[serde(deny_unknown_fields)]
 pub struct WeightedVariant {
     pub variant: String,
+    #[serde(serialize_with = "percentage::serialize")]
     pub weight: f64,
+}
+
+/// Percentages travel as the numbers people typed: `50`, not `50.0`.
+mod percentage {
+    use serde::Serializer;
+
+    pub fn serialize<S: Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+        // Whole percentages (0–100 after validation) are exact as integers.
+        if value.fract() == 0.0 && value.abs() <= 1e15 {
+            serializer.serialize_i64(*value as i64)
+        } else {
+            serializer.serialize_f64(*value)
+        }
+    }
+
+    pub fn serialize_option<S: Serializer>(
+        value: &Option<f64>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(value) => serialize(value, serializer),
+            None => serializer.serialize_none(),
+        }
+    }
 }
 
 /// A test on one attribute of the evaluation context, or on segment membership.

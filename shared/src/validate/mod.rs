@@ -41,6 +41,17 @@ pub fn parse_json<T: DeserializeOwned>(json: &[u8]) -> Result<T, ValidationError
     })
 }
 
+/// [`parse_json`] for a value that is already parsed, such as part of a request body.
+pub fn parse_json_value<T: DeserializeOwned>(
+    json: serde_json::Value,
+) -> Result<T, ValidationError> {
+    serde_path_to_error::deserialize(json).map_err(|error| {
+        let field = error.path().to_string();
+        let message = error.into_inner().to_string();
+        ValidationError::new(if field == "." { String::new() } else { field }, message)
+    })
+}
+
 /// A flag's own fields: key, name, description, default value, tags.
 pub fn validate_flag(flag: &Flag) -> Result<(), ValidationErrors> {
     check_flag(flag)

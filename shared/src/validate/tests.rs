@@ -494,3 +494,39 @@ fn keys_of_every_kind_are_checked() {
         assert!(validate_key(kind, "key", "Bad").is_err());
     }
 }
+
+#[test]
+fn configs_name_the_segments_they_use() {
+    let config = rules(json!([
+        {"conditions": [{"operator": "in_segment", "value": "beta"}, {"attribute": "a", "operator": "equals", "value": "beta"}], "variant": "on"},
+        {"conditions": [{"operator": "not_in_segment", "value": "staff"}], "variant": "off"}
+    ]));
+    assert_eq!(config.segment_keys().collect::<Vec<_>>(), ["beta", "staff"]);
+}
+
+#[test]
+fn parsed_values_report_paths_too() {
+    let error = parse_json_value::<FlagConfig>(
+        json!({"enabled": "yes", "variants": [], "default_variant": "x"}),
+    )
+    .unwrap_err();
+    assert_eq!(error.field, "enabled");
+}
+
+#[test]
+fn percentages_serialize_as_typed() {
+    let rule: crate::model::Rule = serde_json::from_value(json!({
+        "rollout": [{"variant": "a", "weight": 50}, {"variant": "b", "weight": 12.5}]
+    }))
+    .unwrap();
+    assert_eq!(
+        serde_json::to_value(&rule).unwrap(),
+        json!({"conditions": [], "rollout": [{"variant": "a", "weight": 50}, {"variant": "b", "weight": 12.5}]})
+    );
+    let rule: crate::model::Rule =
+        serde_json::from_value(json!({"percentage_rollout": 25, "variant": "on"})).unwrap();
+    assert_eq!(
+        serde_json::to_value(&rule).unwrap()["percentage_rollout"],
+        json!(25)
+    );
+}

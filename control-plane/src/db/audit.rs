@@ -1,0 +1,134 @@
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::{FromRow, PgConnection, PgExecutor};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::auth::Actor;
+use crate::db::projects::ProjectRow;
+
+/// One mutation, as the audit log records it.
+pub struct Entry<'a> {
+    /// The project it happened in; `None` for people and tokens.
+    pub project: Option<(Uuid, &'a str)>,
+    pub environment: Option<&'a str>,
+    /// `<entity>.<verb>`, e.g. `flag.created`, `flag_config.updated`.
+    pub action: &'a str,
+    pub entity_type: &'a str,
+    pub entity_key: &'a str,
+    pub old_value: Option<Value>,
+    pub new_value: Option<Value>,
+}
+
+impl<'a> Entry<'a> {
+    /// An entry about people or tokens, outside any project.
+    pub fn global(action: &'a str, entity_type: &'a str, entity_key: &'a str) -> Entry<'a> {
+        Entry {
+            project: None,
+            environment: None,
+            action,
+            entity_type,
+            entity_key,
+            old_value: None,
+            new_value: None,
+        }
+    }
+
+    /// An entry about something in a project.
+    pub fn in_project(
+        project: &'a ProjectRow,
+        action: &'a str,
+        entity_type: &'a str,
+        entity_key: &'a str,
+    ) -> Entry<'a> {
+        Entry {
+            project: Some((project.id, &project.key)),
+            ..Entry::global(action, entity_type, entity_key)
+        }
+    }
+
+    pub fn environment(mut self, key: &'a str) -> Entry<'a> {
+        self.environment = Some(key);
+        self
+    }
+
+    pub fn old(mut self, value: impl Serialize) -> Entry<'a> {
+        self.old_value = Some(serde_json::to_value(value).expect("API types serialize"));
+        self
+    }
+
+    pub fn new(mut self, value: impl Serialize) -> Entry<'a> {
+        self.new_value = Some(serde_json::to_value(value).expect("API types serialize"));
+        self
+    }
+}
+
+/// Records `entry` as done by `actor`, inside the caller's transaction, so the entry
+/// exists exactly when the change does.
+pub async fn record(db: &mut PgConnection, actor: &Actor, entry: Entry<'_>) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (project_id, project_key, environment_key, actor_type, actor_id,
+             actor_name, action, entity_type, entity_key, old_value, new_value)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(entry.project.map(|(id, _)| id))
+    .bind(entry.project.map(|(_, key)| key))
+    .bind(entry.environment)
+    .bind(actor.kind.as_str())
+    .bind(actor.id)
+    .bind(&actor.name)
+    .bind(entry.action)
+    .bind(entry.entity_type)
+    .bind(entry.entity_key)
+    .bind(entry.old_value)
+    .bind(entry.new_value)
+    .execute(db)
+    .await
+    .map(drop)
+}
+
+#[derive(Debug, Serialize, FromRow)]
+pub struct AuditRow {
+    pub id: i64,
+    pub project_key: Option<String>,
+    pub environment_key: Option<String>,
+    pub actor_type: String,
+    pub actor_id: Option<Uuid>,
+    pub actor_name: String,
+    pub action: String,
+    pub entity_type: String,
+    pub entity_key: String,
+    pub old_value: Option<Value>,
+    pub new_value: Option<Value>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// Filters for a page of the audit log, newest first.
+pub struct Page<'a> {
+    /// `Some` for one project's log; `None` for the log of people and tokens.
+    pub project_id: Option<Uuid>,
+    pub before: Option<i64>,
+    pub limit: i64,
+    pub flag: Option<&'a str>,
+}
+
+pub async fn page(db: impl PgExecutor<'_>, page: Page<'_>) -> sqlx::Result<Vec<AuditRow>> {
+    sqlx::query_as(
+        "SELECT id, project_key, environment_key, actor_type, actor_id, actor_name, action,
+                entity_type, entity_key, old_value, new_value, created_at
+         FROM audit_log
+         WHERE project_id IS NOT DISTINCT FROM $1
+           AND ($1 IS NOT NULL OR project_key IS NULL)
+           AND ($2::bigint IS NULL OR id < $2)
+           AND ($3::text IS NULL OR (entity_type IN ('flag', 'flag_config') AND entity_key = $3))
+         ORDER BY id DESC
+         LIMIT $4",
+    )
+    .bind(page.project_id)
+    .bind(page.before)
+    .bind(page.flag)
+    .bind(page.limit)
+    .fetch_all(db)
+    .await
+}

@@ -1,0 +1,106 @@
+use sqlx::types::Json;
+use sqlx::{FromRow, PgExecutor};
+use time::OffsetDateTime;
+use togglerino_shared::model::FlagConfig;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct ConfigRow {
+    pub flag_id: Uuid,
+    pub environment_id: Uuid,
+    pub config: Json<FlagConfig>,
+    pub version: i64,
+    pub updated_at: OffsetDateTime,
+    pub updated_by: Option<String>,
+}
+
+const COLUMNS: &str = "flag_id, environment_id, config, version, updated_at, updated_by";
+
+pub async fn insert(
+    db: impl PgExecutor<'_>,
+    flag_id: Uuid,
+    environment_id: Uuid,
+    config: &FlagConfig,
+    updated_by: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO flag_configs (flag_id, environment_id, config, updated_by) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(flag_id)
+    .bind(environment_id)
+    .bind(Json(config))
+    .bind(updated_by)
+    .execute(db)
+    .await
+    .map(drop)
+}
+
+pub async fn find(
+    db: impl PgExecutor<'_>,
+    flag_id: Uuid,
+    environment_id: Uuid,
+) -> sqlx::Result<Option<ConfigRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM flag_configs WHERE flag_id = $1 AND environment_id = $2"
+    ))
+    .bind(flag_id)
+    .bind(environment_id)
+    .fetch_optional(db)
+    .await
+}
+
+/// Every config of one flag.
+pub async fn for_flag(db: impl PgExecutor<'_>, flag_id: Uuid) -> sqlx::Result<Vec<ConfigRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM flag_configs WHERE flag_id = $1"
+    ))
+    .bind(flag_id)
+    .fetch_all(db)
+    .await
+}
+
+/// Every config in a project, with its flag key.
+pub async fn for_project(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+) -> sqlx::Result<Vec<(String, ConfigRow)>> {
+    #[derive(FromRow)]
+    struct Keyed {
+        flag_key: String,
+        #[sqlx(flatten)]
+        row: ConfigRow,
+    }
+    let rows: Vec<Keyed> = sqlx::query_as(
+        "SELECT f.key AS flag_key, c.flag_id, c.environment_id, c.config, c.version, c.updated_at, c.updated_by
+         FROM flag_configs c JOIN flags f ON f.id = c.flag_id
+         WHERE f.project_id = $1
+         ORDER BY f.key",
+    )
+    .bind(project_id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|k| (k.flag_key, k.row)).collect())
+}
+
+/// Replaces a config if it is still at `version`; `None` when someone else wrote first.
+pub async fn update(
+    db: impl PgExecutor<'_>,
+    flag_id: Uuid,
+    environment_id: Uuid,
+    version: i64,
+    config: &FlagConfig,
+    updated_by: &str,
+) -> sqlx::Result<Option<ConfigRow>> {
+    sqlx::query_as(&format!(
+        "UPDATE flag_configs SET config = $4, version = version + 1, updated_at = now(), updated_by = $5
+         WHERE flag_id = $1 AND environment_id = $2 AND version = $3
+         RETURNING {COLUMNS}"
+    ))
+    .bind(flag_id)
+    .bind(environment_id)
+    .bind(version)
+    .bind(Json(config))
+    .bind(updated_by)
+    .fetch_optional(db)
+    .await
+}

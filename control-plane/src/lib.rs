@@ -1,0 +1,72 @@
+//! The Togglerino control plane: the system of record. `main.rs` parses configuration
+//! and calls [`run`]; tests call the same [`run`] on a port-0 listener, so the code under
+//! test is the code that ships.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod routes;
+pub mod state;
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use tokio::net::TcpListener;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::trace::TraceLayer;
+
+pub use state::{AppState, Settings};
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    let cors = cors(&state.settings.cors_origins);
+    Router::new()
+        .merge(routes::health::router())
+        .nest("/api/v1", routes::api())
+        .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
+        .layer(cors)
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                // Spans carry the route pattern, never the raw path or query string.
+                let route = request
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map_or("unmatched", MatchedPath::as_str);
+                tracing::info_span!("request", method = %request.method(), route)
+            }),
+        )
+        .with_state(state)
+}
+
+fn cors(origins: &[String]) -> CorsLayer {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_credentials(true)
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            HeaderName::from_static(auth::session::CSRF_HEADER),
+        ])
+}
+
+/// Serves the application on `listener` until `shutdown` completes.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

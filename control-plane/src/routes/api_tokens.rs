@@ -1,0 +1,123 @@
+//! API tokens for automation: shown once, stored hashed, revocable.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::auth::{API_TOKEN_PREFIX, ActorKind, Admin, Role, secrets};
+use crate::db::audit::Entry;
+use crate::db::{self, api_tokens::ApiTokenRow};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Json;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api-tokens", get(list).post(create))
+        .route("/api-tokens/{id}", delete(revoke))
+}
+
+#[derive(Serialize)]
+struct ApiTokenOut {
+    id: Uuid,
+    name: String,
+    role: Role,
+    /// The first characters of the token, to tell tokens apart.
+    prefix: String,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    last_used_at: Option<OffsetDateTime>,
+}
+
+impl From<ApiTokenRow> for ApiTokenOut {
+    fn from(row: ApiTokenRow) -> ApiTokenOut {
+        ApiTokenOut {
+            id: row.id,
+            name: row.name,
+            role: Role::parse(&row.role).unwrap_or(Role::Viewer),
+            prefix: row.prefix,
+            created_at: row.created_at,
+            last_used_at: row.last_used_at,
+        }
+    }
+}
+
+/// The only response that ever carries the token itself.
+#[derive(Serialize)]
+struct CreatedApiTokenOut {
+    #[serde(flatten)]
+    token: ApiTokenOut,
+    secret: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApiTokenIn {
+    name: String,
+    role: Role,
+}
+
+async fn list(State(state): State<AppState>, _: Admin) -> ApiResult<axum::Json<Vec<ApiTokenOut>>> {
+    let tokens = db::api_tokens::list(&state.db).await?;
+    Ok(axum::Json(
+        tokens.into_iter().map(ApiTokenOut::from).collect(),
+    ))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Json(body): Json<ApiTokenIn>,
+) -> ApiResult<(StatusCode, axum::Json<CreatedApiTokenOut>)> {
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(ApiError::invalid(
+            "name",
+            "a name of 1 to 200 characters is required",
+        ));
+    }
+    let secret = secrets::generate(API_TOKEN_PREFIX, 32);
+    let prefix = secrets::display_prefix(&secret, API_TOKEN_PREFIX);
+    let created_by = (actor.kind == ActorKind::User).then_some(actor.id);
+    let mut tx = state.db.begin().await?;
+    let row = db::api_tokens::insert(
+        &mut *tx,
+        name,
+        body.role.as_str(),
+        &secrets::hash(&secret),
+        &prefix,
+        created_by,
+    )
+    .await?;
+    let token = ApiTokenOut::from(row);
+    let entry = Entry::global("api_token.created", "api_token", &token.name).new(&token);
+    db::audit::record(&mut tx, &actor, entry).await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(CreatedApiTokenOut { token, secret }),
+    ))
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let not_found = || ApiError::not_found("api_token_not_found", "API token");
+    let id = Uuid::parse_str(&id).map_err(|_| not_found())?;
+    let mut tx = state.db.begin().await?;
+    let row = db::api_tokens::revoke(&mut *tx, id)
+        .await?
+        .ok_or_else(not_found)?;
+    let token = ApiTokenOut::from(row);
+    let entry = Entry::global("api_token.revoked", "api_token", &token.name).old(&token);
+    db::audit::record(&mut tx, &actor, entry).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,204 @@
+//! Sign-up of the first admin, sign-in and out, and the caller's own account.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, State};
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{AppendHeaders, IntoResponse};
+use axum::routing::{get, post, put};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{Actor, ActorKind, Role, password, secrets, session};
+use crate::db;
+use crate::db::audit::Entry;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Json;
+use crate::routes::users::{UserOut, check_email};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/status", get(status))
+        .route("/auth/setup", post(setup))
+        .route("/auth/login", post(login))
+        .route("/auth/logout", post(logout))
+        .route("/auth/me", get(me))
+        .route("/auth/password", put(change_password))
+}
+
+#[derive(Serialize)]
+struct StatusOut {
+    setup_required: bool,
+}
+
+async fn status(State(state): State<AppState>) -> ApiResult<axum::Json<StatusOut>> {
+    let users = db::users::count(&state.db).await?;
+    Ok(axum::Json(StatusOut {
+        setup_required: users == 0,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CredentialsIn {
+    email: String,
+    password: String,
+}
+
+/// A signed-in session: the user, and the token to send as `X-CSRF-Token` on writes.
+#[derive(Serialize)]
+struct SessionOut {
+    user: UserOut,
+    csrf_token: String,
+}
+
+/// Any fixed number works: it names the lock that serialises first-admin creation.
+const SETUP_LOCK: i64 = 0x746f_6767_6c65;
+
+async fn setup(
+    State(state): State<AppState>,
+    Json(body): Json<CredentialsIn>,
+) -> ApiResult<impl IntoResponse> {
+    let email = check_email(&body.email)?;
+    password::check_strength("password", &body.password)?;
+    let hash = password::hash(body.password).await?;
+
+    let mut tx = state.db.begin().await?;
+    // Two browsers finishing the wizard at once: the second waits here, then sees a user.
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(SETUP_LOCK)
+        .execute(&mut *tx)
+        .await?;
+    if db::users::count(&mut *tx).await? > 0 {
+        return Err(ApiError::conflict(
+            "setup_complete",
+            "setup is already done; sign in instead",
+        ));
+    }
+    let user = db::users::insert(&mut *tx, &email, &hash, Role::Admin.as_str()).await?;
+    let actor = Actor {
+        id: user.id,
+        name: user.email.clone(),
+        kind: ActorKind::User,
+        role: Role::Admin,
+    };
+    let out = UserOut::from(user);
+    let entry = Entry::global("user.created", "user", &out.email).new(&out);
+    db::audit::record(&mut tx, &actor, entry).await?;
+    tx.commit().await?;
+    let (cookie, session) = start_session(&state, out).await?;
+    Ok((
+        StatusCode::CREATED,
+        AppendHeaders([(SET_COOKIE, cookie)]),
+        axum::Json(session),
+    ))
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    Json(body): Json<CredentialsIn>,
+) -> ApiResult<impl IntoResponse> {
+    state.login_limiter.check(client.ip(), &body.email)?;
+    let user = db::users::find_by_email(&state.db, body.email.trim()).await?;
+    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    // Unknown email and wrong password take the same path and the same time.
+    if !password::verify(body.password, stored).await? {
+        return Err(ApiError::InvalidCredentials);
+    }
+    let user = user.expect("a password only verifies against a stored hash");
+    let (cookie, session) = start_session(&state, UserOut::from(user)).await?;
+    Ok((AppendHeaders([(SET_COOKIE, cookie)]), axum::Json(session)))
+}
+
+async fn start_session(state: &AppState, user: UserOut) -> ApiResult<(String, SessionOut)> {
+    let session_id = secrets::generate("", 32);
+    db::sessions::create(&state.db, &secrets::hash(&session_id), user.id).await?;
+    let cookie = session::set_cookie(&session_id, state.settings.cookie_secure);
+    let csrf_token = session::csrf_token(&session_id);
+    Ok((cookie, SessionOut { user, csrf_token }))
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    _actor: Actor,
+    headers: HeaderMap,
+) -> ApiResult<impl IntoResponse> {
+    if let Some(session_id) = session::from_cookies(&headers) {
+        db::sessions::delete(&state.db, &secrets::hash(session_id)).await?;
+    }
+    Ok((
+        StatusCode::NO_CONTENT,
+        AppendHeaders([(
+            SET_COOKIE,
+            session::clear_cookie(state.settings.cookie_secure),
+        )]),
+    ))
+}
+
+#[derive(Serialize)]
+struct MeOut {
+    #[serde(rename = "type")]
+    actor_type: &'static str,
+    id: uuid::Uuid,
+    name: String,
+    role: Role,
+    /// Present for browser sessions: send it as `X-CSRF-Token` on every write.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    csrf_token: Option<String>,
+}
+
+async fn me(actor: Actor, headers: HeaderMap) -> axum::Json<MeOut> {
+    let csrf_token = match actor.kind {
+        ActorKind::User => session::from_cookies(&headers).map(session::csrf_token),
+        ActorKind::ApiToken => None,
+    };
+    axum::Json(MeOut {
+        actor_type: actor.kind.as_str(),
+        id: actor.id,
+        name: actor.name,
+        role: actor.role,
+        csrf_token,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordIn {
+    current_password: String,
+    new_password: String,
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    actor: Actor,
+    headers: HeaderMap,
+    Json(body): Json<PasswordIn>,
+) -> ApiResult<StatusCode> {
+    if actor.kind != ActorKind::User {
+        return Err(ApiError::Forbidden("API tokens have no password"));
+    }
+    password::check_strength("new_password", &body.new_password)?;
+    let user = db::users::find(&state.db, actor.id)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
+    if !password::verify(body.current_password, Some(user.password_hash)).await? {
+        return Err(ApiError::invalid(
+            "current_password",
+            "is not your current password",
+        ));
+    }
+    let hash = password::hash(body.new_password).await?;
+    let keep = session::from_cookies(&headers)
+        .map(secrets::hash)
+        .unwrap_or_default();
+    let mut tx = state.db.begin().await?;
+    db::users::set_password(&mut *tx, actor.id, &hash).await?;
+    db::sessions::delete_others(&mut *tx, actor.id, &keep).await?;
+    let entry = Entry::global("user.password_changed", "user", &actor.name);
+    db::audit::record(&mut tx, &actor, entry).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

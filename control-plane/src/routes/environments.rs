@@ -1,0 +1,149 @@
+//! Environments of a project, and the `{env}` path extractor.
+
+use axum::Router;
+use axum::extract::{FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::routing::{delete, get};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use togglerino_shared::model::FlagConfig;
+use togglerino_shared::validate::{KeyKind, ValidationErrors, validate_key};
+use uuid::Uuid;
+
+use crate::auth::{Editor, Viewer};
+use crate::db::audit::Entry;
+use crate::db::environments::EnvironmentRow;
+use crate::db::projects::ProjectRow;
+use crate::db::{self, changes};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Json;
+use crate::routes::projects::{ProjectPath, check_name_and_description, duplicate, path_param};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/projects/{project}/environments", get(list).post(create))
+        .route("/projects/{project}/environments/{env}", delete(remove))
+}
+
+/// The project and environment named by `{project}` and `{env}`.
+pub struct EnvironmentPath(pub ProjectRow, pub EnvironmentRow);
+
+impl FromRequestParts<AppState> for EnvironmentPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let ProjectPath(project) = ProjectPath::from_request_parts(parts, state).await?;
+        let key = path_param(parts, state, "env").await?;
+        let environment = find(state, &project, &key).await?;
+        Ok(EnvironmentPath(project, environment))
+    }
+}
+
+/// The environment `key` of `project`, or a 404.
+pub async fn find(state: &AppState, project: &ProjectRow, key: &str) -> ApiResult<EnvironmentRow> {
+    db::environments::find(&state.db, project.id, key)
+        .await?
+        .ok_or_else(|| ApiError::not_found("environment_not_found", format!("environment {key:?}")))
+}
+
+#[derive(Debug, Serialize)]
+pub struct EnvironmentOut {
+    pub id: Uuid,
+    pub key: String,
+    pub name: String,
+    /// Increases with every change that can alter an evaluation here.
+    pub revision: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl From<&EnvironmentRow> for EnvironmentOut {
+    fn from(row: &EnvironmentRow) -> EnvironmentOut {
+        EnvironmentOut {
+            id: row.id,
+            key: row.key.clone(),
+            name: row.name.clone(),
+            revision: row.revision,
+            created_at: row.created_at,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnvironmentIn {
+    key: String,
+    name: String,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    _: Viewer,
+    ProjectPath(project): ProjectPath,
+) -> ApiResult<axum::Json<Vec<EnvironmentOut>>> {
+    let environments = db::environments::list(&state.db, project.id).await?;
+    Ok(axum::Json(
+        environments.iter().map(EnvironmentOut::from).collect(),
+    ))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Editor(actor): Editor,
+    ProjectPath(project): ProjectPath,
+    Json(body): Json<EnvironmentIn>,
+) -> ApiResult<(StatusCode, axum::Json<EnvironmentOut>)> {
+    validate_key(KeyKind::Environment, "key", &body.key).map_err(ValidationErrors::from)?;
+    check_name_and_description(&body.name, "")?;
+    let mut tx = state.db.begin().await?;
+    let environment = db::environments::insert(&mut *tx, project.id, &body.key, body.name.trim())
+        .await
+        .map_err(|e| {
+            duplicate(
+                e,
+                "environment_exists",
+                format!("environment {:?} already exists", body.key),
+            )
+        })?;
+    // Every flag exists in every environment; here it starts off.
+    for flag in db::flags::list_all(&mut *tx, project.id).await? {
+        let config = FlagConfig::initial(&flag.to_model());
+        db::flag_configs::insert(&mut *tx, flag.id, environment.id, &config, &actor.name).await?;
+    }
+    changes::notify(&mut tx, environment.id, environment.revision).await?;
+    let out = EnvironmentOut::from(&environment);
+    let entry = Entry::in_project(
+        &project,
+        "environment.created",
+        "environment",
+        &environment.key,
+    )
+    .environment(&environment.key)
+    .new(&out);
+    db::audit::record(&mut tx, &actor, entry).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, axum::Json(out)))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Editor(actor): Editor,
+    EnvironmentPath(project, environment): EnvironmentPath,
+) -> ApiResult<StatusCode> {
+    let mut tx = state.db.begin().await?;
+    changes::bump(&mut tx, &[environment.id]).await?;
+    let entry = Entry::in_project(
+        &project,
+        "environment.deleted",
+        "environment",
+        &environment.key,
+    )
+    .environment(&environment.key)
+    .old(EnvironmentOut::from(&environment));
+    db::audit::record(&mut tx, &actor, entry).await?;
+    db::environments::delete(&mut *tx, environment.id).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

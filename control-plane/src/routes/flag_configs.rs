@@ -1,0 +1,224 @@
+//! A flag's config in one environment: read, replace (with optimistic concurrency) and
+//! the one-click toggle. Every write is validated by the shared engine against the rest
+//! of the environment before it is stored.
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+use togglerino_shared::model::FlagConfig;
+use togglerino_shared::validate::{EnvironmentView, parse_json_value, validate_flag_config};
+
+use crate::auth::{Actor, Editor, Viewer};
+use crate::db::audit::Entry;
+use crate::db::environments::EnvironmentRow;
+use crate::db::flag_configs::ConfigRow;
+use crate::db::flags::FlagRow;
+use crate::db::projects::ProjectRow;
+use crate::db::{self, changes};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Json;
+use crate::routes::environments;
+use crate::routes::flags::FlagPath;
+use crate::routes::projects::path_param;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/projects/{project}/flags/{flag}/environments/{env}",
+            get(show).put(replace),
+        )
+        .route(
+            "/projects/{project}/flags/{flag}/environments/{env}/toggle",
+            post(toggle),
+        )
+}
+
+/// A config with its concurrency version and last writer.
+#[derive(Debug, Serialize)]
+pub struct ConfigOut {
+    #[serde(flatten)]
+    pub config: FlagConfig,
+    /// Send it back with the next write; a stale one gets 409.
+    pub version: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    pub updated_by: Option<String>,
+}
+
+impl From<ConfigRow> for ConfigOut {
+    fn from(row: ConfigRow) -> ConfigOut {
+        ConfigOut {
+            config: row.config.0,
+            version: row.version,
+            updated_at: row.updated_at,
+            updated_by: row.updated_by,
+        }
+    }
+}
+
+/// The flag, environment and current config a route addresses.
+struct Target {
+    project: ProjectRow,
+    flag: FlagRow,
+    environment: EnvironmentRow,
+}
+
+impl axum::extract::FromRequestParts<AppState> for Target {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, ApiError> {
+        let FlagPath(project, flag) = FlagPath::from_request_parts(parts, state).await?;
+        let key = path_param(parts, state, "env").await?;
+        let environment = environments::find(state, &project, &key).await?;
+        Ok(Target {
+            project,
+            flag,
+            environment,
+        })
+    }
+}
+
+async fn show(
+    State(state): State<AppState>,
+    _: Viewer,
+    target: Target,
+) -> ApiResult<axum::Json<ConfigOut>> {
+    let row = db::flag_configs::find(&state.db, target.flag.id, target.environment.id)
+        .await?
+        .ok_or_else(missing)?;
+    Ok(axum::Json(ConfigOut::from(row)))
+}
+
+fn missing() -> ApiError {
+    ApiError::not_found("flag_config_not_found", "flag config")
+}
+
+/// `{…config, "version": n}`: the config is parsed separately so its errors carry
+/// config-relative paths, like validation's.
+async fn replace(
+    State(state): State<AppState>,
+    Editor(actor): Editor,
+    target: Target,
+    Json(mut body): Json<serde_json::Map<String, Value>>,
+) -> ApiResult<axum::Json<ConfigOut>> {
+    let version = match body.remove("version") {
+        Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64().expect("checked"),
+        _ => {
+            return Err(ApiError::BadRequest {
+                code: "invalid_json",
+                message: "version is required: the version of the config you edited".into(),
+                field: Some("version".into()),
+            });
+        }
+    };
+    let config: FlagConfig =
+        parse_json_value(Value::Object(body)).map_err(|e| ApiError::BadRequest {
+            code: "invalid_json",
+            message: e.message,
+            field: (!e.field.is_empty()).then_some(e.field),
+        })?;
+    write(&state, &actor, &target, version, |_| Ok(config)).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ToggleIn {
+    enabled: bool,
+    version: i64,
+}
+
+async fn toggle(
+    State(state): State<AppState>,
+    Editor(actor): Editor,
+    target: Target,
+    Json(body): Json<ToggleIn>,
+) -> ApiResult<axum::Json<ConfigOut>> {
+    write(&state, &actor, &target, body.version, |current| {
+        Ok(FlagConfig {
+            enabled: body.enabled,
+            ..current.clone()
+        })
+    })
+    .await
+}
+
+/// Replaces the config if `version` is current, after validating the result against
+/// the whole environment. The environment row stays locked from check to commit, so
+/// concurrent writes are validated one after the other.
+async fn write(
+    state: &AppState,
+    actor: &Actor,
+    target: &Target,
+    version: i64,
+    change: impl FnOnce(&FlagConfig) -> ApiResult<FlagConfig>,
+) -> ApiResult<axum::Json<ConfigOut>> {
+    let mut tx = state.db.begin().await?;
+    db::environments::lock(&mut *tx, target.environment.id).await?;
+    let current = db::flag_configs::find(&mut *tx, target.flag.id, target.environment.id)
+        .await?
+        .ok_or_else(missing)?;
+    if current.version != version {
+        let who = current
+            .updated_by
+            .clone()
+            .unwrap_or_else(|| "someone".into());
+        return Err(ApiError::Conflict {
+            code: "version_conflict",
+            message: format!(
+                "{who} changed this config since you loaded it (version {version}, now {}); reload and reapply your change",
+                current.version
+            ),
+            field: Some("version"),
+            details: Some(serde_json::json!({"current": ConfigOut::from(current)})),
+        });
+    }
+    let config = change(&current.config.0)?;
+
+    let configs = db::flag_configs::for_project(&mut *tx, target.project.id).await?;
+    let segments: Vec<_> = db::segments::list(&mut *tx, target.project.id)
+        .await?
+        .iter()
+        .map(|s| s.to_model())
+        .collect();
+    let view = EnvironmentView::new(
+        configs
+            .iter()
+            .filter(|(_, row)| row.environment_id == target.environment.id)
+            .map(|(key, row)| (key.as_str(), &row.config.0)),
+        &segments,
+    );
+    validate_flag_config(&target.flag.to_model(), &config, &view)?;
+
+    let updated = db::flag_configs::update(
+        &mut *tx,
+        target.flag.id,
+        target.environment.id,
+        version,
+        &config,
+        &actor.name,
+    )
+    .await?
+    .ok_or_else(missing)?;
+    if updated.config.0 != current.config.0 {
+        changes::bump(&mut tx, &[target.environment.id]).await?;
+    }
+    let entry = Entry::in_project(
+        &target.project,
+        "flag_config.updated",
+        "flag_config",
+        &target.flag.key,
+    )
+    .environment(&target.environment.key)
+    .old(&current.config.0)
+    .new(&updated.config.0);
+    db::audit::record(&mut tx, actor, entry).await?;
+    tx.commit().await?;
+    Ok(axum::Json(ConfigOut::from(updated)))
+}

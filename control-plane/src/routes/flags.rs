@@ -1,0 +1,392 @@
+//! Flags of a project: their definition, lifecycle (archive, delete) and the `{flag}` path
+//! extractor. Per-environment behaviour lives in `flag_configs`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::Router;
+use axum::extract::{FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+use togglerino_shared::model::{Flag, FlagConfig, FlagType};
+use togglerino_shared::validate::validate_flag;
+use uuid::Uuid;
+
+use crate::auth::{Editor, Viewer};
+use crate::db::audit::Entry;
+use crate::db::flags::FlagRow;
+use crate::db::projects::ProjectRow;
+use crate::db::{self, changes};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Query};
+use crate::routes::flag_configs::ConfigOut;
+use crate::routes::projects::{ProjectPath, duplicate, path_param};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/projects/{project}/flags", get(list).post(create))
+        .route(
+            "/projects/{project}/flags/{flag}",
+            get(show).put(update).delete(remove),
+        )
+        .route("/projects/{project}/flags/{flag}/archive", post(archive))
+        .route(
+            "/projects/{project}/flags/{flag}/unarchive",
+            post(unarchive),
+        )
+}
+
+/// The project and flag named by `{project}` and `{flag}`.
+pub struct FlagPath(pub ProjectRow, pub FlagRow);
+
+impl FromRequestParts<AppState> for FlagPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let ProjectPath(project) = ProjectPath::from_request_parts(parts, state).await?;
+        let key = path_param(parts, state, "flag").await?;
+        let flag = db::flags::find(&state.db, project.id, &key)
+            .await?
+            .ok_or_else(|| ApiError::not_found("flag_not_found", format!("flag {key:?}")))?;
+        Ok(FlagPath(project, flag))
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct FlagOut {
+    pub id: Uuid,
+    pub key: String,
+    pub name: String,
+    pub description: String,
+    #[serde(rename = "type")]
+    pub flag_type: FlagType,
+    pub default_value: Value,
+    pub tags: Vec<String>,
+    pub archived: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl From<&FlagRow> for FlagOut {
+    fn from(row: &FlagRow) -> FlagOut {
+        FlagOut {
+            id: row.id,
+            key: row.key.clone(),
+            name: row.name.clone(),
+            description: row.description.clone(),
+            flag_type: db::flags::parse_type(&row.flag_type),
+            default_value: row.default_value.clone(),
+            tags: row.tags.clone(),
+            archived: row.archived,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// A flag in the list: its definition and, per environment, whether it is on.
+#[derive(Serialize)]
+struct FlagSummaryOut {
+    #[serde(flatten)]
+    flag: FlagOut,
+    environments: BTreeMap<String, EnvironmentState>,
+}
+
+#[derive(Serialize)]
+struct EnvironmentState {
+    enabled: bool,
+    /// Send it back with a toggle.
+    version: i64,
+}
+
+/// A flag with its config in every environment.
+#[derive(Serialize)]
+pub struct FlagDetailOut {
+    #[serde(flatten)]
+    pub flag: FlagOut,
+    pub environments: BTreeMap<String, ConfigOut>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FlagIn {
+    key: String,
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(rename = "type")]
+    flag_type: FlagType,
+    default_value: Value,
+    #[serde(default)]
+    tags: Vec<String>,
+}
+
+/// The changeable part of a flag. Key and type are fixed at creation: configs in every
+/// environment depend on them.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FlagUpdate {
+    name: String,
+    #[serde(default)]
+    description: String,
+    default_value: Value,
+    #[serde(default)]
+    tags: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FlagQuery {
+    /// Substring of the key or name, case-insensitive.
+    q: Option<String>,
+    tag: Option<String>,
+    /// `true` lists archived flags instead of active ones.
+    #[serde(default)]
+    archived: bool,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    _: Viewer,
+    ProjectPath(project): ProjectPath,
+    Query(query): Query<FlagQuery>,
+) -> ApiResult<axum::Json<Vec<FlagSummaryOut>>> {
+    let filter = db::flags::Filter {
+        query: query.q.as_deref().filter(|q| !q.is_empty()),
+        tag: query.tag.as_deref().filter(|t| !t.is_empty()),
+        archived: query.archived,
+    };
+    let flags = db::flags::list(&state.db, project.id, filter).await?;
+    let environments = environment_keys(&state, &project).await?;
+    let mut states: HashMap<Uuid, BTreeMap<String, EnvironmentState>> = HashMap::new();
+    for (_, row) in db::flag_configs::for_project(&state.db, project.id).await? {
+        let state = EnvironmentState {
+            enabled: row.config.enabled,
+            version: row.version,
+        };
+        states
+            .entry(row.flag_id)
+            .or_default()
+            .insert(environments[&row.environment_id].clone(), state);
+    }
+    let out = flags
+        .iter()
+        .map(|flag| FlagSummaryOut {
+            flag: FlagOut::from(flag),
+            environments: states.remove(&flag.id).unwrap_or_default(),
+        })
+        .collect();
+    Ok(axum::Json(out))
+}
+
+async fn environment_keys(
+    state: &AppState,
+    project: &ProjectRow,
+) -> ApiResult<HashMap<Uuid, String>> {
+    let environments = db::environments::list(&state.db, project.id).await?;
+    Ok(environments.into_iter().map(|e| (e.id, e.key)).collect())
+}
+
+/// The flag with every environment's config.
+pub async fn detail(
+    state: &AppState,
+    project: &ProjectRow,
+    flag: &FlagRow,
+) -> ApiResult<FlagDetailOut> {
+    let environments = environment_keys(state, project).await?;
+    let configs = db::flag_configs::for_flag(&state.db, flag.id).await?;
+    Ok(FlagDetailOut {
+        flag: FlagOut::from(flag),
+        environments: configs
+            .into_iter()
+            .map(|row| {
+                (
+                    environments[&row.environment_id].clone(),
+                    ConfigOut::from(row),
+                )
+            })
+            .collect(),
+    })
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Editor(actor): Editor,
+    ProjectPath(project): ProjectPath,
+    Json(body): Json<FlagIn>,
+) -> ApiResult<(StatusCode, axum::Json<FlagDetailOut>)> {
+    let flag = Flag {
+        key: body.key,
+        name: body.name.trim().to_owned(),
+        description: body.description,
+        flag_type: body.flag_type,
+        default_value: body.default_value,
+        tags: body.tags,
+        archived: false,
+    };
+    validate_flag(&flag)?;
+    let initial = FlagConfig::initial(&flag);
+    let mut tx = state.db.begin().await?;
+    let row = db::flags::insert(&mut *tx, project.id, &flag)
+        .await
+        .map_err(|e| {
+            duplicate(
+                e,
+                "flag_exists",
+                format!("flag {:?} already exists", flag.key),
+            )
+        })?;
+    for environment in db::environments::list(&mut *tx, project.id).await? {
+        db::flag_configs::insert(&mut *tx, row.id, environment.id, &initial, &actor.name).await?;
+    }
+    // A new flag shows up in every bulk evaluation.
+    changes::bump_project(&mut tx, project.id).await?;
+    let entry = Entry::in_project(&project, "flag.created", "flag", &flag.key).new(&flag);
+    db::audit::record(&mut tx, &actor, entry).await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(detail(&state, &project, &row).await?),
+    ))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    _: Viewer,
+    FlagPath(project, flag): FlagPath,
+) -> ApiResult<axum::Json<FlagDetailOut>> {
+    Ok(axum::Json(detail(&state, &project, &flag).await?))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Editor(actor): Editor,
+    FlagPath(project, row): FlagPath,
+    Json(body): Json<FlagUpdate>,
+) -> ApiResult<axum::Json<FlagDetailOut>> {
+    let before = row.to_model();
+    let after = Flag {
+        name: body.name.trim().to_owned(),
+        description: body.description,
+        default_value: body.default_value,
+        tags: body.tags,
+        ..before.clone()
+    };
+    validate_flag(&after)?;
+    save(
+        &state,
+        &actor,
+        &project,
+        &row,
+        before,
+        after,
+        "flag.updated",
+    )
+    .await
+}
+
+async fn archive(
+    State(state): State<AppState>,
+    Editor(actor): Editor,
+    FlagPath(project, row): FlagPath,
+) -> ApiResult<axum::Json<FlagDetailOut>> {
+    let before = row.to_model();
+    let after = Flag {
+        archived: true,
+        ..before.clone()
+    };
+    save(
+        &state,
+        &actor,
+        &project,
+        &row,
+        before,
+        after,
+        "flag.archived",
+    )
+    .await
+}
+
+async fn unarchive(
+    State(state): State<AppState>,
+    Editor(actor): Editor,
+    FlagPath(project, row): FlagPath,
+) -> ApiResult<axum::Json<FlagDetailOut>> {
+    let before = row.to_model();
+    let after = Flag {
+        archived: false,
+        ..before.clone()
+    };
+    save(
+        &state,
+        &actor,
+        &project,
+        &row,
+        before,
+        after,
+        "flag.unarchived",
+    )
+    .await
+}
+
+async fn save(
+    state: &AppState,
+    actor: &crate::auth::Actor,
+    project: &ProjectRow,
+    row: &FlagRow,
+    before: Flag,
+    after: Flag,
+    action: &str,
+) -> ApiResult<axum::Json<FlagDetailOut>> {
+    let mut tx = state.db.begin().await?;
+    let updated = db::flags::update(&mut *tx, row.id, &after).await?;
+    // Names, descriptions and tags never change an evaluation; these do.
+    if before.default_value != after.default_value || before.archived != after.archived {
+        changes::bump_project(&mut tx, project.id).await?;
+    }
+    let entry = Entry::in_project(project, action, "flag", &row.key)
+        .old(&before)
+        .new(&after);
+    db::audit::record(&mut tx, actor, entry).await?;
+    tx.commit().await?;
+    Ok(axum::Json(detail(state, project, &updated).await?))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Editor(actor): Editor,
+    FlagPath(project, row): FlagPath,
+) -> ApiResult<StatusCode> {
+    let mut tx = state.db.begin().await?;
+    let configs = db::flag_configs::for_project(&mut *tx, project.id).await?;
+    let mut dependents: Vec<String> = configs
+        .iter()
+        .filter(|(_, c)| c.config.prerequisites.iter().any(|p| p.flag == row.key))
+        .map(|(key, _)| key.clone())
+        .collect();
+    dependents.dedup();
+    if !dependents.is_empty() {
+        return Err(ApiError::Conflict {
+            code: "flag_in_use",
+            message: format!(
+                "flag {:?} is a prerequisite of {}; remove it from their prerequisites first",
+                row.key,
+                dependents.join(", ")
+            ),
+            field: None,
+            details: Some(serde_json::json!({"flags": dependents})),
+        });
+    }
+    changes::bump_project(&mut tx, project.id).await?;
+    let entry = Entry::in_project(&project, "flag.deleted", "flag", &row.key).old(row.to_model());
+    db::audit::record(&mut tx, &actor, entry).await?;
+    db::flags::delete(&mut *tx, row.id).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

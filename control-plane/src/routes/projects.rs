@@ -1,0 +1,207 @@
+//! Projects, and the `{project}` path extractor every project route uses.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::routing::get;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use togglerino_shared::model::DEFAULT_ENVIRONMENTS;
+use togglerino_shared::validate::{KeyKind, ValidationErrors, validate_key};
+use uuid::Uuid;
+
+use crate::auth::{Admin, Editor, Viewer};
+use crate::db::audit::Entry;
+use crate::db::projects::ProjectRow;
+use crate::db::{self, changes};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Json;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/projects", get(list).post(create))
+        .route("/projects/{project}", get(show).put(update).delete(remove))
+}
+
+/// The project named by the `{project}` path segment; 404 when there is none.
+pub struct ProjectPath(pub ProjectRow);
+
+impl FromRequestParts<AppState> for ProjectPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let key = path_param(parts, state, "project").await?;
+        db::projects::find(&state.db, &key)
+            .await?
+            .map(ProjectPath)
+            .ok_or_else(|| ApiError::not_found("project_not_found", format!("project {key:?}")))
+    }
+}
+
+/// One named segment of the matched route's path.
+pub async fn path_param(parts: &mut Parts, state: &AppState, name: &str) -> ApiResult<String> {
+    let Path(mut params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+        .await
+        .map_err(|_| ApiError::not_found("route_not_found", "route"))?;
+    params
+        .remove(name)
+        .ok_or_else(|| ApiError::not_found("route_not_found", "route"))
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProjectOut {
+    pub id: Uuid,
+    pub key: String,
+    pub name: String,
+    pub description: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl From<&ProjectRow> for ProjectOut {
+    fn from(row: &ProjectRow) -> ProjectOut {
+        ProjectOut {
+            id: row.id,
+            key: row.key.clone(),
+            name: row.name.clone(),
+            description: row.description.clone(),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProjectIn {
+    key: String,
+    name: String,
+    #[serde(default)]
+    description: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProjectUpdate {
+    name: String,
+    #[serde(default)]
+    description: String,
+}
+
+/// Name and description rules shared by every named entity.
+pub fn check_name_and_description(name: &str, description: &str) -> ApiResult<()> {
+    if name.trim().is_empty() || name.chars().count() > 200 {
+        return Err(ApiError::invalid(
+            "name",
+            "a name of 1 to 200 characters is required",
+        ));
+    }
+    if description.chars().count() > 10_000 {
+        return Err(ApiError::invalid(
+            "description",
+            "must be at most 10000 characters",
+        ));
+    }
+    Ok(())
+}
+
+async fn list(State(state): State<AppState>, _: Viewer) -> ApiResult<axum::Json<Vec<ProjectOut>>> {
+    let projects = db::projects::list(&state.db).await?;
+    Ok(axum::Json(projects.iter().map(ProjectOut::from).collect()))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Json(body): Json<ProjectIn>,
+) -> ApiResult<(StatusCode, axum::Json<ProjectOut>)> {
+    validate_key(KeyKind::Project, "key", &body.key).map_err(ValidationErrors::from)?;
+    check_name_and_description(&body.name, &body.description)?;
+    let mut tx = state.db.begin().await?;
+    let project = db::projects::insert(&mut *tx, &body.key, body.name.trim(), &body.description)
+        .await
+        .map_err(|e| {
+            duplicate(
+                e,
+                "project_exists",
+                format!("a project with key {:?} already exists", body.key),
+            )
+        })?;
+    for key in DEFAULT_ENVIRONMENTS {
+        let name = capitalized(key);
+        let environment = db::environments::insert(&mut *tx, project.id, key, &name).await?;
+        changes::notify(&mut tx, environment.id, environment.revision).await?;
+    }
+    let out = ProjectOut::from(&project);
+    let entry = Entry::in_project(&project, "project.created", "project", &project.key).new(&out);
+    db::audit::record(&mut tx, &actor, entry).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, axum::Json(out)))
+}
+
+fn capitalized(key: &str) -> String {
+    let mut chars = key.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// Maps a unique violation to a 409 on `key`.
+pub fn duplicate(error: sqlx::Error, code: &'static str, message: String) -> ApiError {
+    if db::is_unique_violation(&error) {
+        ApiError::Conflict {
+            code,
+            message,
+            field: Some("key"),
+            details: None,
+        }
+    } else {
+        error.into()
+    }
+}
+
+async fn show(_: Viewer, ProjectPath(project): ProjectPath) -> axum::Json<ProjectOut> {
+    axum::Json(ProjectOut::from(&project))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Editor(actor): Editor,
+    ProjectPath(project): ProjectPath,
+    Json(body): Json<ProjectUpdate>,
+) -> ApiResult<axum::Json<ProjectOut>> {
+    check_name_and_description(&body.name, &body.description)?;
+    let mut tx = state.db.begin().await?;
+    let updated =
+        db::projects::update(&mut *tx, project.id, body.name.trim(), &body.description).await?;
+    let (before, after) = (ProjectOut::from(&project), ProjectOut::from(&updated));
+    let entry = Entry::in_project(&project, "project.updated", "project", &project.key)
+        .old(&before)
+        .new(&after);
+    db::audit::record(&mut tx, &actor, entry).await?;
+    tx.commit().await?;
+    Ok(axum::Json(after))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    ProjectPath(project): ProjectPath,
+) -> ApiResult<StatusCode> {
+    let mut tx = state.db.begin().await?;
+    // Edges drop the environments when they next see them missing from the snapshot.
+    changes::bump_project(&mut tx, project.id).await?;
+    let entry = Entry::in_project(&project, "project.deleted", "project", &project.key)
+        .old(ProjectOut::from(&project));
+    db::audit::record(&mut tx, &actor, entry).await?;
+    db::projects::delete(&mut *tx, project.id).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,205 @@
+//! Segments: reusable groups of contexts, per project.
+
+use axum::Router;
+use axum::extract::{FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::routing::get;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use togglerino_shared::model::{Condition, Segment};
+use togglerino_shared::validate::validate_segment;
+use uuid::Uuid;
+
+use crate::auth::{Editor, Viewer};
+use crate::db::audit::Entry;
+use crate::db::projects::ProjectRow;
+use crate::db::segments::SegmentRow;
+use crate::db::{self, changes};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Json;
+use crate::routes::projects::{ProjectPath, duplicate, path_param};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/projects/{project}/segments", get(list).post(create))
+        .route(
+            "/projects/{project}/segments/{segment}",
+            get(show).put(update).delete(remove),
+        )
+}
+
+struct SegmentPath(ProjectRow, SegmentRow);
+
+impl FromRequestParts<AppState> for SegmentPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let ProjectPath(project) = ProjectPath::from_request_parts(parts, state).await?;
+        let key = path_param(parts, state, "segment").await?;
+        let segment = db::segments::find(&state.db, project.id, &key)
+            .await?
+            .ok_or_else(|| ApiError::not_found("segment_not_found", format!("segment {key:?}")))?;
+        Ok(SegmentPath(project, segment))
+    }
+}
+
+#[derive(Serialize)]
+struct SegmentOut {
+    id: Uuid,
+    #[serde(flatten)]
+    segment: Segment,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    updated_at: OffsetDateTime,
+}
+
+impl From<&SegmentRow> for SegmentOut {
+    fn from(row: &SegmentRow) -> SegmentOut {
+        SegmentOut {
+            id: row.id,
+            segment: row.to_model(),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// Everything but the key, which flags refer to and so never changes.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SegmentUpdate {
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    included: Vec<String>,
+    #[serde(default)]
+    excluded: Vec<String>,
+    #[serde(default)]
+    conditions: Vec<Condition>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    _: Viewer,
+    ProjectPath(project): ProjectPath,
+) -> ApiResult<axum::Json<Vec<SegmentOut>>> {
+    let segments = db::segments::list(&state.db, project.id).await?;
+    Ok(axum::Json(segments.iter().map(SegmentOut::from).collect()))
+}
+
+async fn show(_: Viewer, SegmentPath(_, segment): SegmentPath) -> axum::Json<SegmentOut> {
+    axum::Json(SegmentOut::from(&segment))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Editor(actor): Editor,
+    ProjectPath(project): ProjectPath,
+    Json(segment): Json<Segment>,
+) -> ApiResult<(StatusCode, axum::Json<SegmentOut>)> {
+    validate_segment(&segment)?;
+    let mut tx = state.db.begin().await?;
+    let row = db::segments::insert(&mut *tx, project.id, &segment)
+        .await
+        .map_err(|e| {
+            duplicate(
+                e,
+                "segment_exists",
+                format!("segment {:?} already exists", segment.key),
+            )
+        })?;
+    // No flag can use a segment yet, so no evaluation changes.
+    let entry =
+        Entry::in_project(&project, "segment.created", "segment", &segment.key).new(&segment);
+    db::audit::record(&mut tx, &actor, entry).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, axum::Json(SegmentOut::from(&row))))
+}
+
+/// Flags (and the environments) whose rules use segment `key`.
+async fn users_of(
+    db: &mut sqlx::PgConnection,
+    project: &ProjectRow,
+    key: &str,
+) -> sqlx::Result<Vec<(String, Uuid)>> {
+    let configs = db::flag_configs::for_project(db, project.id).await?;
+    Ok(configs
+        .into_iter()
+        .filter(|(_, row)| row.config.segment_keys().any(|k| k == key))
+        .map(|(flag, row)| (flag, row.environment_id))
+        .collect())
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Editor(actor): Editor,
+    SegmentPath(project, row): SegmentPath,
+    Json(body): Json<SegmentUpdate>,
+) -> ApiResult<axum::Json<SegmentOut>> {
+    let before = row.to_model();
+    let after = Segment {
+        key: before.key.clone(),
+        name: body.name.trim().to_owned(),
+        description: body.description,
+        included: body.included,
+        excluded: body.excluded,
+        conditions: body.conditions,
+    };
+    validate_segment(&after)?;
+    let mut tx = state.db.begin().await?;
+    let updated = db::segments::update(&mut *tx, row.id, &after).await?;
+    let membership_changed = (&before.included, &before.excluded, &before.conditions)
+        != (&after.included, &after.excluded, &after.conditions);
+    if membership_changed {
+        let mut environments: Vec<Uuid> = users_of(&mut tx, &project, &before.key)
+            .await?
+            .into_iter()
+            .map(|(_, environment)| environment)
+            .collect();
+        environments.sort();
+        environments.dedup();
+        changes::bump(&mut tx, &environments).await?;
+    }
+    let entry = Entry::in_project(&project, "segment.updated", "segment", &before.key)
+        .old(&before)
+        .new(&after);
+    db::audit::record(&mut tx, &actor, entry).await?;
+    tx.commit().await?;
+    Ok(axum::Json(SegmentOut::from(&updated)))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Editor(actor): Editor,
+    SegmentPath(project, row): SegmentPath,
+) -> ApiResult<StatusCode> {
+    let mut tx = state.db.begin().await?;
+    let mut flags: Vec<String> = users_of(&mut tx, &project, &row.key)
+        .await?
+        .into_iter()
+        .map(|(flag, _)| flag)
+        .collect();
+    flags.dedup();
+    if !flags.is_empty() {
+        return Err(ApiError::Conflict {
+            code: "segment_in_use",
+            message: format!(
+                "segment {:?} is used by {}; remove it from their rules first",
+                row.key,
+                flags.join(", ")
+            ),
+            field: None,
+            details: Some(serde_json::json!({"flags": flags})),
+        });
+    }
+    let entry =
+        Entry::in_project(&project, "segment.deleted", "segment", &row.key).old(row.to_model());
+    db::audit::record(&mut tx, &actor, entry).await?;
+    db::segments::delete(&mut *tx, row.id).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,170 @@
+//! The team: admins list, invite, re-role and remove people.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, put};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::auth::{Admin, Role, password};
+use crate::db::audit::Entry;
+use crate::db::{self, users::UserRow};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Json;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/users", get(list).post(create))
+        .route("/users/{id}", put(update).delete(remove))
+}
+
+#[derive(Debug, Serialize)]
+pub struct UserOut {
+    pub id: Uuid,
+    pub email: String,
+    pub role: Role,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl From<UserRow> for UserOut {
+    fn from(row: UserRow) -> UserOut {
+        UserOut {
+            id: row.id,
+            email: row.email,
+            // The column's CHECK constraint admits only the three roles.
+            role: Role::parse(&row.role).unwrap_or(Role::Viewer),
+            created_at: row.created_at,
+        }
+    }
+}
+
+/// A plausible email address, trimmed: we send no mail, so this only catches typos.
+pub fn check_email(email: &str) -> ApiResult<String> {
+    let email = email.trim();
+    let plausible = email.len() <= 254
+        && !email.contains(char::is_whitespace)
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+        });
+    if plausible {
+        Ok(email.to_owned())
+    } else {
+        Err(ApiError::invalid("email", "must be an email address"))
+    }
+}
+
+async fn list(State(state): State<AppState>, _: Admin) -> ApiResult<axum::Json<Vec<UserOut>>> {
+    let users = db::users::list(&state.db).await?;
+    Ok(axum::Json(users.into_iter().map(UserOut::from).collect()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserIn {
+    email: String,
+    role: Role,
+    password: String,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Json(body): Json<UserIn>,
+) -> ApiResult<(StatusCode, axum::Json<UserOut>)> {
+    let email = check_email(&body.email)?;
+    password::check_strength("password", &body.password)?;
+    let hash = password::hash(body.password).await?;
+    let mut tx = state.db.begin().await?;
+    let user = db::users::insert(&mut *tx, &email, &hash, body.role.as_str())
+        .await
+        .map_err(|e| duplicate_email(e, &email))?;
+    let out = UserOut::from(user);
+    let entry = Entry::global("user.created", "user", &out.email).new(&out);
+    db::audit::record(&mut tx, &actor, entry).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, axum::Json(out)))
+}
+
+fn duplicate_email(error: sqlx::Error, email: &str) -> ApiError {
+    if db::is_unique_violation(&error) {
+        ApiError::Conflict {
+            code: "user_exists",
+            message: format!("a user with email {email} already exists"),
+            field: Some("email"),
+            details: None,
+        }
+    } else {
+        error.into()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoleIn {
+    role: Role,
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Path(id): Path<String>,
+    Json(body): Json<RoleIn>,
+) -> ApiResult<axum::Json<UserOut>> {
+    let id = parse_id(&id)?;
+    let mut tx = state.db.begin().await?;
+    let admins = db::users::lock_admins(&mut *tx).await?;
+    let before = db::users::find(&mut *tx, id).await?.ok_or_else(not_found)?;
+    if body.role != Role::Admin && admins == [id] {
+        return Err(last_admin());
+    }
+    let after = db::users::set_role(&mut *tx, id, body.role.as_str())
+        .await?
+        .ok_or_else(not_found)?;
+    let (before, after) = (UserOut::from(before), UserOut::from(after));
+    let entry = Entry::global("user.updated", "user", &after.email)
+        .old(&before)
+        .new(&after);
+    db::audit::record(&mut tx, &actor, entry).await?;
+    tx.commit().await?;
+    Ok(axum::Json(after))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = parse_id(&id)?;
+    let mut tx = state.db.begin().await?;
+    let admins = db::users::lock_admins(&mut *tx).await?;
+    if admins == [id] {
+        return Err(last_admin());
+    }
+    let removed = db::users::delete(&mut *tx, id)
+        .await?
+        .ok_or_else(not_found)?;
+    let removed = UserOut::from(removed);
+    let entry = Entry::global("user.deleted", "user", &removed.email).old(&removed);
+    db::audit::record(&mut tx, &actor, entry).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn parse_id(id: &str) -> ApiResult<Uuid> {
+    Uuid::parse_str(id).map_err(|_| not_found())
+}
+
+fn not_found() -> ApiError {
+    ApiError::not_found("user_not_found", "user")
+}
+
+fn last_admin() -> ApiError {
+    ApiError::conflict(
+        "last_admin",
+        "the last admin cannot be demoted or deleted; make someone else admin first",
+    )
+}

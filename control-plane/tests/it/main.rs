@@ -1,0 +1,9 @@
+//! Integration tests: the real router served by the real `run` on a port-0 listener,
+//! against a fresh PostgreSQL database per test (`#[sqlx::test]`), spoken to over HTTP.
+
+mod audit;
+mod auth;
+mod flags;
+mod projects;
+mod support;
+mod team;

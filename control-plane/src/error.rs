@@ -4,8 +4,10 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::{Value, json};
 use togglerino_shared::validate::{ValidationError, ValidationErrors};
+use utoipa::ToSchema;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -37,6 +39,8 @@ pub enum ApiError {
     Validation(ValidationErrors),
     #[error("request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
+    #[error("this route does not accept that method")]
+    MethodNotAllowed,
     #[error("send a JSON body with Content-Type: application/json")]
     UnsupportedMediaType,
     #[error("too many attempts; retry in {retry_after} seconds")]
@@ -78,6 +82,7 @@ impl ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -95,6 +100,7 @@ impl ApiError {
             ApiError::Csrf => "csrf_failed",
             ApiError::Validation(_) => "validation_failed",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
+            ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Internal(_) => "internal_error",
@@ -114,41 +120,61 @@ impl From<ValidationErrors> for ApiError {
     }
 }
 
+/// Every error response: `{"error": {...}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorOut {
+    pub error: ErrorBody,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Stable, machine-readable: `flag_not_found`, `validation_failed`, `version_conflict`…
+    pub code: &'static str,
+    /// For people; for validation errors it starts with the field path.
+    pub message: String,
+    /// The JSON path of the offending field, when one is to blame.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// More context: `errors` (every validation problem), `current` (the config a
+    /// conflicting write lost to), `flags` (what still uses an entity).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<Value>,
+    /// For internal errors: the id under which the cause was logged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_id: Option<String>,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let mut body = json!({"code": self.code(), "message": self.to_string()});
+        let mut body = ErrorBody {
+            code: self.code(),
+            message: self.to_string(),
+            field: None,
+            details: None,
+            error_id: None,
+        };
         match &self {
-            ApiError::BadRequest {
-                field: Some(field), ..
-            } => body["field"] = json!(field),
+            ApiError::BadRequest { field, .. } => body.field = field.clone(),
             ApiError::Conflict { field, details, .. } => {
-                if let Some(field) = field {
-                    body["field"] = json!(field);
-                }
-                if let Some(details) = details {
-                    body["details"] = details.clone();
-                }
+                body.field = field.map(str::to_owned);
+                body.details = details.clone();
             }
             ApiError::Validation(errors) => {
                 let first = errors.first();
-                body["message"] = json!(first.to_string());
-                if !first.field.is_empty() {
-                    body["field"] = json!(first.field);
-                }
-                body["details"] = json!({"errors": errors});
+                body.message = first.to_string();
+                body.field = (!first.field.is_empty()).then(|| first.field.clone());
+                body.details = Some(json!({"errors": errors}));
             }
             ApiError::Internal(cause) => {
-                let id = uuid::Uuid::new_v4();
+                let id = uuid::Uuid::new_v4().to_string();
                 tracing::error!(error_id = %id, error = format!("{cause:#}"), "internal error");
-                body["message"] = json!(format!(
-                    "internal error; quote error id {id} to your operator"
-                ));
-                body["error_id"] = json!(id.to_string());
+                body.message = format!("internal error; quote error id {id} to your operator");
+                body.error_id = Some(id);
             }
             _ => {}
         }
-        let mut response = (status, axum::Json(json!({"error": body}))).into_response();
+        let mut response = (status, axum::Json(ErrorOut { error: body })).into_response();
         if let ApiError::RateLimited { retry_after } = self {
             response.headers_mut().insert(
                 header::RETRY_AFTER,

@@ -13,21 +13,35 @@ pub mod state;
 use std::future::Future;
 use std::net::SocketAddr;
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::routing::get;
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 pub use state::{AppState, Settings};
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     let cors = cors(&state.settings.cors_origins);
-    Router::new()
-        .merge(routes::health::router())
-        .nest("/api/v1", routes::api())
+    let (router, openapi) = openapi_router().split_for_parts();
+    let openapi = Arc::new(openapi);
+    router
+        .route(
+            OPENAPI_PATH,
+            get(move || {
+                let openapi = Arc::clone(&openapi);
+                async move { axum::Json(openapi) }
+            }),
+        )
+        .fallback(routes::unknown_route)
+        .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
         .layer(cors)
         .layer(
@@ -41,6 +55,21 @@ pub fn app(state: AppState) -> Router {
             }),
         )
         .with_state(state)
+}
+
+/// Where the OpenAPI document of the API is served.
+pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
+
+/// Every route with its OpenAPI description.
+fn openapi_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(routes::ApiDoc::openapi())
+        .merge(routes::health::router())
+        .nest("/api/v1", routes::api())
+}
+
+/// The OpenAPI 3.1 document of the whole API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    openapi_router().into_openapi()
 }
 
 fn cors(origins: &[String]) -> CorsLayer {

@@ -57,7 +57,7 @@ fn realistic_flag(i: usize) -> Value {
     };
     json!({
         "flag": {"key": key, "name": key, "type": "boolean", "default_value": false},
-        "config": {"enabled": i % 7 != 0, "variants": variants, "default_variant": "off", "targeting_rules": rules}
+        "config": {"enabled": !i.is_multiple_of(7), "variants": variants, "default_variant": "off", "targeting_rules": rules}
     })
 }
 

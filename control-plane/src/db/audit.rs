@@ -87,7 +87,7 @@ pub async fn record(db: &mut PgConnection, actor: &Actor, entry: Entry<'_>) -> s
     .map(drop)
 }
 
-#[derive(Debug, Serialize, FromRow)]
+#[derive(Debug, Serialize, FromRow, utoipa::ToSchema)]
 pub struct AuditRow {
     pub id: i64,
     pub project_key: Option<String>,

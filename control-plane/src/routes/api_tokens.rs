@@ -1,27 +1,28 @@
 //! API tokens for automation: shown once, stored hashed, revocable.
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::{API_TOKEN_PREFIX, ActorKind, Admin, Role, secrets};
 use crate::db::audit::Entry;
 use crate::db::{self, api_tokens::ApiTokenRow};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorOut};
 use crate::extract::Json;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api-tokens", get(list).post(create))
-        .route("/api-tokens/{id}", delete(revoke))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(revoke))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct ApiTokenOut {
     id: Uuid,
     name: String,
@@ -48,20 +49,22 @@ impl From<ApiTokenRow> for ApiTokenOut {
 }
 
 /// The only response that ever carries the token itself.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct CreatedApiTokenOut {
     #[serde(flatten)]
     token: ApiTokenOut,
     secret: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ApiTokenIn {
     name: String,
     role: Role,
 }
 
+/// Active API tokens, without their secrets (admin).
+#[utoipa::path(get, path = "/api-tokens", tag = "api tokens", responses((status = 200, body = Vec<ApiTokenOut>), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut)))]
 async fn list(State(state): State<AppState>, _: Admin) -> ApiResult<axum::Json<Vec<ApiTokenOut>>> {
     let tokens = db::api_tokens::list(&state.db).await?;
     Ok(axum::Json(
@@ -69,6 +72,8 @@ async fn list(State(state): State<AppState>, _: Admin) -> ApiResult<axum::Json<V
     ))
 }
 
+/// Creates a token; the response is the only time its secret is shown (admin).
+#[utoipa::path(post, path = "/api-tokens", tag = "api tokens", request_body = ApiTokenIn, responses((status = 201, body = CreatedApiTokenOut), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)))]
 async fn create(
     State(state): State<AppState>,
     Admin(actor): Admin,
@@ -104,6 +109,8 @@ async fn create(
     ))
 }
 
+/// Revokes a token at once (admin).
+#[utoipa::path(delete, path = "/api-tokens/{id}", tag = "api tokens", params(("id" = Uuid, Path, description = "Token id")), responses((status = 204, description = "Revoked"), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
 async fn revoke(
     State(state): State<AppState>,
     Admin(actor): Admin,

@@ -1,25 +1,27 @@
 //! Reading the audit log: per project, and for people and tokens.
 
-use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::{Admin, Viewer};
 use crate::db::{self, audit::AuditRow};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorOut};
 use crate::extract::Query;
 use crate::routes::projects::ProjectPath;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/audit-log", get(global))
-        .route("/projects/{project}/audit-log", get(for_project))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(global))
+        .routes(routes!(for_project))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct PageQuery {
     /// Entries per page, 1–200 (default 50).
     limit: Option<i64>,
@@ -29,7 +31,7 @@ struct PageQuery {
     flag: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct PageOut {
     entries: Vec<AuditRow>,
     /// Pass as `before` for the next page; `null` on the last page.
@@ -39,6 +41,8 @@ struct PageOut {
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 200;
 
+/// Changes to people and tokens, newest first (admin).
+#[utoipa::path(get, path = "/audit-log", tag = "audit log", params(PageQuery), responses((status = 200, body = PageOut), (status = 400, body = ErrorOut), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut)))]
 async fn global(
     State(state): State<AppState>,
     _: Admin,
@@ -47,6 +51,8 @@ async fn global(
     page(&state, None, query).await
 }
 
+/// Changes in a project, newest first.
+#[utoipa::path(get, path = "/projects/{project}/audit-log", tag = "audit log", params(("project" = String, Path, description = "Project key"), PageQuery), responses((status = 200, body = PageOut), (status = 400, body = ErrorOut), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
 async fn for_project(
     State(state): State<AppState>,
     _: Viewer,

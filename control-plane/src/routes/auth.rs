@@ -2,37 +2,40 @@
 
 use std::net::SocketAddr;
 
-use axum::Router;
 use axum::extract::{ConnectInfo, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{AppendHeaders, IntoResponse};
-use axum::routing::{get, post, put};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::{Actor, ActorKind, Role, password, secrets, session};
 use crate::db;
 use crate::db::audit::Entry;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorOut};
 use crate::extract::Json;
 use crate::routes::users::{UserOut, check_email};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/auth/status", get(status))
-        .route("/auth/setup", post(setup))
-        .route("/auth/login", post(login))
-        .route("/auth/logout", post(logout))
-        .route("/auth/me", get(me))
-        .route("/auth/password", put(change_password))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(status))
+        .routes(routes!(setup))
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+        .routes(routes!(change_password))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct StatusOut {
     setup_required: bool,
 }
 
+/// Whether the first admin still has to be created.
+#[utoipa::path(get, path = "/auth/status", tag = "auth", security(()), responses((status = 200, body = StatusOut)))]
 async fn status(State(state): State<AppState>) -> ApiResult<axum::Json<StatusOut>> {
     let users = db::users::count(&state.db).await?;
     Ok(axum::Json(StatusOut {
@@ -40,7 +43,7 @@ async fn status(State(state): State<AppState>) -> ApiResult<axum::Json<StatusOut
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CredentialsIn {
     email: String,
@@ -48,7 +51,7 @@ struct CredentialsIn {
 }
 
 /// A signed-in session: the user, and the token to send as `X-CSRF-Token` on writes.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct SessionOut {
     user: UserOut,
     csrf_token: String,
@@ -57,6 +60,8 @@ struct SessionOut {
 /// Any fixed number works: it names the lock that serialises first-admin creation.
 const SETUP_LOCK: i64 = 0x746f_6767_6c65;
 
+/// Creates the first admin and signs them in; only while no user exists.
+#[utoipa::path(post, path = "/auth/setup", tag = "auth", request_body = CredentialsIn, security(()), responses((status = 201, body = SessionOut, description = "Signed in; the session cookie is set"), (status = 409, body = ErrorOut, description = "Setup is already done"), (status = 422, body = ErrorOut)))]
 async fn setup(
     State(state): State<AppState>,
     Json(body): Json<CredentialsIn>,
@@ -96,6 +101,8 @@ async fn setup(
     ))
 }
 
+/// Signs in with email and password.
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = CredentialsIn, security(()), responses((status = 200, body = SessionOut, description = "Signed in; the session cookie is set"), (status = 401, body = ErrorOut, description = "Unknown email or wrong password"), (status = 429, body = ErrorOut, description = "Too many attempts; see Retry-After")))]
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
@@ -121,6 +128,8 @@ async fn start_session(state: &AppState, user: UserOut) -> ApiResult<(String, Se
     Ok((cookie, SessionOut { user, csrf_token }))
 }
 
+/// Ends the current session.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", responses((status = 204, description = "Signed out; the cookie is cleared"), (status = 401, body = ErrorOut)))]
 async fn logout(
     State(state): State<AppState>,
     _actor: Actor,
@@ -138,7 +147,7 @@ async fn logout(
     ))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct MeOut {
     #[serde(rename = "type")]
     actor_type: &'static str,
@@ -150,6 +159,8 @@ struct MeOut {
     csrf_token: Option<String>,
 }
 
+/// Who is calling, with the CSRF token for browser sessions.
+#[utoipa::path(get, path = "/auth/me", tag = "auth", responses((status = 200, body = MeOut), (status = 401, body = ErrorOut)))]
 async fn me(actor: Actor, headers: HeaderMap) -> axum::Json<MeOut> {
     let csrf_token = match actor.kind {
         ActorKind::User => session::from_cookies(&headers).map(session::csrf_token),
@@ -164,13 +175,15 @@ async fn me(actor: Actor, headers: HeaderMap) -> axum::Json<MeOut> {
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PasswordIn {
     current_password: String,
     new_password: String,
 }
 
+/// Changes the caller's password and ends their other sessions.
+#[utoipa::path(put, path = "/auth/password", tag = "auth", request_body = PasswordIn, responses((status = 204, description = "Changed"), (status = 401, body = ErrorOut), (status = 422, body = ErrorOut, description = "Wrong current password or too short a new one")))]
 async fn change_password(
     State(state): State<AppState>,
     actor: Actor,

@@ -1,14 +1,15 @@
 //! Environments of a project, and the `{env}` path extractor.
 
-use axum::Router;
 use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::routing::{delete, get};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use togglerino_shared::model::FlagConfig;
 use togglerino_shared::validate::{KeyKind, ValidationErrors, validate_key};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::{Editor, Viewer};
@@ -16,15 +17,15 @@ use crate::db::audit::Entry;
 use crate::db::environments::EnvironmentRow;
 use crate::db::projects::ProjectRow;
 use crate::db::{self, changes};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorOut};
 use crate::extract::Json;
 use crate::routes::projects::{ProjectPath, check_name_and_description, duplicate, path_param};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/projects/{project}/environments", get(list).post(create))
-        .route("/projects/{project}/environments/{env}", delete(remove))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(remove))
 }
 
 /// The project and environment named by `{project}` and `{env}`.
@@ -48,7 +49,7 @@ pub async fn find(state: &AppState, project: &ProjectRow, key: &str) -> ApiResul
         .ok_or_else(|| ApiError::not_found("environment_not_found", format!("environment {key:?}")))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct EnvironmentOut {
     pub id: Uuid,
     pub key: String,
@@ -71,13 +72,15 @@ impl From<&EnvironmentRow> for EnvironmentOut {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct EnvironmentIn {
     key: String,
     name: String,
 }
 
+/// Environments of a project, in creation order.
+#[utoipa::path(get, path = "/projects/{project}/environments", tag = "environments", params(("project" = String, Path, description = "Project key")), responses((status = 200, body = Vec<EnvironmentOut>), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
 async fn list(
     State(state): State<AppState>,
     _: Viewer,
@@ -89,6 +92,8 @@ async fn list(
     ))
 }
 
+/// Adds an environment; every flag starts disabled in it.
+#[utoipa::path(post, path = "/projects/{project}/environments", tag = "environments", params(("project" = String, Path, description = "Project key")), request_body = EnvironmentIn, responses((status = 201, body = EnvironmentOut), (status = 400, body = ErrorOut), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut), (status = 409, body = ErrorOut), (status = 422, body = ErrorOut)))]
 async fn create(
     State(state): State<AppState>,
     Editor(actor): Editor,
@@ -127,6 +132,8 @@ async fn create(
     Ok((StatusCode::CREATED, axum::Json(out)))
 }
 
+/// Deletes an environment with its configs and SDK keys.
+#[utoipa::path(delete, path = "/projects/{project}/environments/{env}", tag = "environments", params(("project" = String, Path, description = "Project key"), ("env" = String, Path, description = "Environment key")), responses((status = 204, description = "Deleted"), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
 async fn remove(
     State(state): State<AppState>,
     Editor(actor): Editor,

@@ -2,14 +2,15 @@
 //! the one-click toggle. Every write is validated by the shared engine against the rest
 //! of the environment before it is stored.
 
-use axum::Router;
 use axum::extract::State;
-use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 use togglerino_shared::model::FlagConfig;
 use togglerino_shared::validate::{EnvironmentView, parse_json_value, validate_flag_config};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::{Actor, Editor, Viewer};
 use crate::db::audit::Entry;
@@ -18,27 +19,31 @@ use crate::db::flag_configs::ConfigRow;
 use crate::db::flags::FlagRow;
 use crate::db::projects::ProjectRow;
 use crate::db::{self, changes};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorOut};
 use crate::extract::Json;
 use crate::routes::environments;
 use crate::routes::flags::FlagPath;
 use crate::routes::projects::path_param;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/projects/{project}/flags/{flag}/environments/{env}",
-            get(show).put(replace),
-        )
-        .route(
-            "/projects/{project}/flags/{flag}/environments/{env}/toggle",
-            post(toggle),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(show, replace))
+        .routes(routes!(toggle))
+}
+
+/// A config write: the config and the version it was read at.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)] // documents the body `replace` parses by hand
+struct ConfigIn {
+    #[serde(flatten)]
+    config: FlagConfig,
+    /// The version of the config you edited.
+    version: i64,
 }
 
 /// A config with its concurrency version and last writer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ConfigOut {
     #[serde(flatten)]
     pub config: FlagConfig,
@@ -85,6 +90,8 @@ impl axum::extract::FromRequestParts<AppState> for Target {
     }
 }
 
+/// A flag's config in one environment.
+#[utoipa::path(get, path = "/projects/{project}/flags/{flag}/environments/{env}", tag = "flag configs", params(("project" = String, Path, description = "Project key"), ("flag" = String, Path, description = "Flag key"), ("env" = String, Path, description = "Environment key")), responses((status = 200, body = ConfigOut), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
 async fn show(
     State(state): State<AppState>,
     _: Viewer,
@@ -102,6 +109,8 @@ fn missing() -> ApiError {
 
 /// `{…config, "version": n}`: the config is parsed separately so its errors carry
 /// config-relative paths, like validation's.
+/// Replaces a config; `version` must be the one you read, else 409 with the current config.
+#[utoipa::path(put, path = "/projects/{project}/flags/{flag}/environments/{env}", tag = "flag configs", params(("project" = String, Path, description = "Project key"), ("flag" = String, Path, description = "Flag key"), ("env" = String, Path, description = "Environment key")), request_body = ConfigIn, responses((status = 200, body = ConfigOut), (status = 400, body = ErrorOut), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut), (status = 409, body = ErrorOut, description = "Someone changed it first; details.current holds their config"), (status = 422, body = ErrorOut, description = "Invalid config; field holds the JSON path")))]
 async fn replace(
     State(state): State<AppState>,
     Editor(actor): Editor,
@@ -127,13 +136,15 @@ async fn replace(
     write(&state, &actor, &target, version, |_| Ok(config)).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ToggleIn {
     enabled: bool,
     version: i64,
 }
 
+/// Turns a flag on or off in one environment, keeping its rules.
+#[utoipa::path(post, path = "/projects/{project}/flags/{flag}/environments/{env}/toggle", tag = "flag configs", params(("project" = String, Path, description = "Project key"), ("flag" = String, Path, description = "Flag key"), ("env" = String, Path, description = "Environment key")), request_body = ToggleIn, responses((status = 200, body = ConfigOut), (status = 400, body = ErrorOut), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut), (status = 409, body = ErrorOut)))]
 async fn toggle(
     State(state): State<AppState>,
     Editor(actor): Editor,

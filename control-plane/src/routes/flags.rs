@@ -3,16 +3,17 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use axum::Router;
 use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 use togglerino_shared::model::{Flag, FlagConfig, FlagType};
 use togglerino_shared::validate::validate_flag;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::{Editor, Viewer};
@@ -20,24 +21,18 @@ use crate::db::audit::Entry;
 use crate::db::flags::FlagRow;
 use crate::db::projects::ProjectRow;
 use crate::db::{self, changes};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorOut};
 use crate::extract::{Json, Query};
 use crate::routes::flag_configs::ConfigOut;
 use crate::routes::projects::{ProjectPath, duplicate, path_param};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/projects/{project}/flags", get(list).post(create))
-        .route(
-            "/projects/{project}/flags/{flag}",
-            get(show).put(update).delete(remove),
-        )
-        .route("/projects/{project}/flags/{flag}/archive", post(archive))
-        .route(
-            "/projects/{project}/flags/{flag}/unarchive",
-            post(unarchive),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, update, remove))
+        .routes(routes!(archive))
+        .routes(routes!(unarchive))
 }
 
 /// The project and flag named by `{project}` and `{flag}`.
@@ -56,7 +51,7 @@ impl FromRequestParts<AppState> for FlagPath {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct FlagOut {
     pub id: Uuid,
     pub key: String,
@@ -91,14 +86,14 @@ impl From<&FlagRow> for FlagOut {
 }
 
 /// A flag in the list: its definition and, per environment, whether it is on.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct FlagSummaryOut {
     #[serde(flatten)]
     flag: FlagOut,
     environments: BTreeMap<String, EnvironmentState>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct EnvironmentState {
     enabled: bool,
     /// Send it back with a toggle.
@@ -106,14 +101,14 @@ struct EnvironmentState {
 }
 
 /// A flag with its config in every environment.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct FlagDetailOut {
     #[serde(flatten)]
     pub flag: FlagOut,
     pub environments: BTreeMap<String, ConfigOut>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct FlagIn {
     key: String,
@@ -129,7 +124,7 @@ struct FlagIn {
 
 /// The changeable part of a flag. Key and type are fixed at creation: configs in every
 /// environment depend on them.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct FlagUpdate {
     name: String,
@@ -140,8 +135,9 @@ struct FlagUpdate {
     tags: Vec<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct FlagQuery {
     /// Substring of the key or name, case-insensitive.
     q: Option<String>,
@@ -151,6 +147,8 @@ struct FlagQuery {
     archived: bool,
 }
 
+/// Flags of a project with their on/off state per environment.
+#[utoipa::path(get, path = "/projects/{project}/flags", tag = "flags", params(("project" = String, Path, description = "Project key"), FlagQuery), responses((status = 200, body = Vec<FlagSummaryOut>), (status = 400, body = ErrorOut), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
 async fn list(
     State(state): State<AppState>,
     _: Viewer,
@@ -215,6 +213,8 @@ pub async fn detail(
     })
 }
 
+/// Creates a flag, disabled in every environment.
+#[utoipa::path(post, path = "/projects/{project}/flags", tag = "flags", params(("project" = String, Path, description = "Project key")), request_body = FlagIn, responses((status = 201, body = FlagDetailOut), (status = 400, body = ErrorOut), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut), (status = 409, body = ErrorOut), (status = 422, body = ErrorOut)))]
 async fn create(
     State(state): State<AppState>,
     Editor(actor): Editor,
@@ -256,6 +256,8 @@ async fn create(
     ))
 }
 
+/// A flag with its config in every environment.
+#[utoipa::path(get, path = "/projects/{project}/flags/{flag}", tag = "flags", params(("project" = String, Path, description = "Project key"), ("flag" = String, Path, description = "Flag key")), responses((status = 200, body = FlagDetailOut), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
 async fn show(
     State(state): State<AppState>,
     _: Viewer,
@@ -264,6 +266,8 @@ async fn show(
     Ok(axum::Json(detail(&state, &project, &flag).await?))
 }
 
+/// Changes a flag's name, description, default value and tags; key and type are fixed.
+#[utoipa::path(put, path = "/projects/{project}/flags/{flag}", tag = "flags", params(("project" = String, Path, description = "Project key"), ("flag" = String, Path, description = "Flag key")), request_body = FlagUpdate, responses((status = 200, body = FlagDetailOut), (status = 400, body = ErrorOut), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut), (status = 422, body = ErrorOut)))]
 async fn update(
     State(state): State<AppState>,
     Editor(actor): Editor,
@@ -291,6 +295,8 @@ async fn update(
     .await
 }
 
+/// Archives a flag: it serves its default value everywhere and leaves bulk evaluations.
+#[utoipa::path(post, path = "/projects/{project}/flags/{flag}/archive", tag = "flags", params(("project" = String, Path, description = "Project key"), ("flag" = String, Path, description = "Flag key")), responses((status = 200, body = FlagDetailOut), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
 async fn archive(
     State(state): State<AppState>,
     Editor(actor): Editor,
@@ -313,6 +319,8 @@ async fn archive(
     .await
 }
 
+/// Restores an archived flag.
+#[utoipa::path(post, path = "/projects/{project}/flags/{flag}/unarchive", tag = "flags", params(("project" = String, Path, description = "Project key"), ("flag" = String, Path, description = "Flag key")), responses((status = 200, body = FlagDetailOut), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
 async fn unarchive(
     State(state): State<AppState>,
     Editor(actor): Editor,
@@ -358,6 +366,8 @@ async fn save(
     Ok(axum::Json(detail(state, project, &updated).await?))
 }
 
+/// Deletes a flag that no other flag needs as a prerequisite.
+#[utoipa::path(delete, path = "/projects/{project}/flags/{flag}", tag = "flags", params(("project" = String, Path, description = "Project key"), ("flag" = String, Path, description = "Flag key")), responses((status = 204, description = "Deleted"), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut), (status = 409, body = ErrorOut, description = "Another flag needs it")))]
 async fn remove(
     State(state): State<AppState>,
     Editor(actor): Editor,

@@ -1,4 +1,6 @@
-//! The HTTP surface: one module per resource, merged here.
+//! The HTTP surface: one module per resource, merged here. Routes are registered with
+//! their OpenAPI description in one step (`routes!`), so the published document cannot
+//! drift from what is served.
 
 pub mod api_tokens;
 pub mod audit_log;
@@ -12,14 +14,16 @@ pub mod sdk_keys;
 pub mod segments;
 pub mod users;
 
-use axum::Router;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Everything under `/api/v1`.
-pub fn api() -> Router<AppState> {
-    Router::new()
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .merge(auth::router())
         .merge(users::router())
         .merge(api_tokens::router())
@@ -30,18 +34,50 @@ pub fn api() -> Router<AppState> {
         .merge(flag_configs::router())
         .merge(segments::router())
         .merge(audit_log::router())
-        .fallback(unknown_route)
-        .method_not_allowed_fallback(method_not_allowed)
 }
 
-async fn unknown_route() -> ApiError {
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Togglerino control plane API",
+        description = "Manage projects, environments, flags, segments, SDK keys, people and tokens. \
+            Authenticate with the session cookie from /api/v1/auth/login (and send X-CSRF-Token on \
+            writes) or with an API token as `Authorization: Bearer tgl_…`. Errors are always \
+            `{\"error\": {\"code\", \"message\", \"field\"?}}`.",
+    ),
+    modifiers(&SecuritySchemes),
+    security(("session" = []), ("api_token" = [])),
+)]
+pub struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::auth::session::COOKIE_NAME,
+                "Browser session from /api/v1/auth/login; writes also need the X-CSRF-Token header",
+            ))),
+        );
+        components.add_security_scheme(
+            "api_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API token, tgl_…"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+pub async fn unknown_route() -> ApiError {
     ApiError::not_found("route_not_found", "route")
 }
 
-async fn method_not_allowed() -> ApiError {
-    ApiError::BadRequest {
-        code: "method_not_allowed",
-        message: "this route does not accept that method".into(),
-        field: None,
-    }
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
 }

@@ -2,29 +2,30 @@
 
 use std::collections::HashMap;
 
-use axum::Router;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use togglerino_shared::model::DEFAULT_ENVIRONMENTS;
 use togglerino_shared::validate::{KeyKind, ValidationErrors, validate_key};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::{Admin, Editor, Viewer};
 use crate::db::audit::Entry;
 use crate::db::projects::ProjectRow;
 use crate::db::{self, changes};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorOut};
 use crate::extract::Json;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/projects", get(list).post(create))
-        .route("/projects/{project}", get(show).put(update).delete(remove))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, update, remove))
 }
 
 /// The project named by the `{project}` path segment; 404 when there is none.
@@ -52,7 +53,7 @@ pub async fn path_param(parts: &mut Parts, state: &AppState, name: &str) -> ApiR
         .ok_or_else(|| ApiError::not_found("route_not_found", "route"))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ProjectOut {
     pub id: Uuid,
     pub key: String,
@@ -77,7 +78,7 @@ impl From<&ProjectRow> for ProjectOut {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ProjectIn {
     key: String,
@@ -86,7 +87,7 @@ struct ProjectIn {
     description: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ProjectUpdate {
     name: String,
@@ -111,11 +112,15 @@ pub fn check_name_and_description(name: &str, description: &str) -> ApiResult<()
     Ok(())
 }
 
+/// Every project.
+#[utoipa::path(get, path = "/projects", tag = "projects", responses((status = 200, body = Vec<ProjectOut>), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut)))]
 async fn list(State(state): State<AppState>, _: Viewer) -> ApiResult<axum::Json<Vec<ProjectOut>>> {
     let projects = db::projects::list(&state.db).await?;
     Ok(axum::Json(projects.iter().map(ProjectOut::from).collect()))
 }
 
+/// Creates a project with development, staging and production environments (admin).
+#[utoipa::path(post, path = "/projects", tag = "projects", request_body = ProjectIn, responses((status = 201, body = ProjectOut), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 409, body = ErrorOut), (status = 422, body = ErrorOut)))]
 async fn create(
     State(state): State<AppState>,
     Admin(actor): Admin,
@@ -167,10 +172,14 @@ pub fn duplicate(error: sqlx::Error, code: &'static str, message: String) -> Api
     }
 }
 
+/// One project.
+#[utoipa::path(get, path = "/projects/{project}", tag = "projects", params(("project" = String, Path, description = "Project key")), responses((status = 200, body = ProjectOut), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
 async fn show(_: Viewer, ProjectPath(project): ProjectPath) -> axum::Json<ProjectOut> {
     axum::Json(ProjectOut::from(&project))
 }
 
+/// Renames a project or changes its description; the key is fixed.
+#[utoipa::path(put, path = "/projects/{project}", tag = "projects", params(("project" = String, Path, description = "Project key")), request_body = ProjectUpdate, responses((status = 200, body = ProjectOut), (status = 400, body = ErrorOut), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut), (status = 422, body = ErrorOut)))]
 async fn update(
     State(state): State<AppState>,
     Editor(actor): Editor,
@@ -190,6 +199,8 @@ async fn update(
     Ok(axum::Json(after))
 }
 
+/// Deletes a project with everything in it (admin).
+#[utoipa::path(delete, path = "/projects/{project}", tag = "projects", params(("project" = String, Path, description = "Project key")), responses((status = 204, description = "Deleted"), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
 async fn remove(
     State(state): State<AppState>,
     Admin(actor): Admin,

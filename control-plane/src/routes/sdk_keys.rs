@@ -1,38 +1,33 @@
 //! SDK keys: scoped to one environment, shown once, stored as SHA-256.
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use togglerino_shared::model::SdkKeyKind;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::{Editor, Viewer, secrets};
 use crate::db::audit::Entry;
 use crate::db::sdk_keys::SdkKeyRow;
 use crate::db::{self, changes};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorOut};
 use crate::extract::Json;
 use crate::routes::environments::EnvironmentPath;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/projects/{project}/environments/{env}/sdk-keys",
-            get(list).post(create),
-        )
-        .route(
-            "/projects/{project}/environments/{env}/sdk-keys/{id}",
-            delete(revoke),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(revoke))
 }
 
 pub const SDK_KEY_PREFIX: &str = "sdk_";
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct SdkKeyOut {
     id: Uuid,
     name: String,
@@ -60,20 +55,22 @@ impl From<SdkKeyRow> for SdkKeyOut {
 }
 
 /// The only response that ever carries the key itself.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct CreatedSdkKeyOut {
     #[serde(flatten)]
     sdk_key: SdkKeyOut,
     key: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SdkKeyIn {
     name: String,
     kind: SdkKeyKind,
 }
 
+/// Active SDK keys of an environment, without the keys themselves.
+#[utoipa::path(get, path = "/projects/{project}/environments/{env}/sdk-keys", tag = "sdk keys", params(("project" = String, Path, description = "Project key"), ("env" = String, Path, description = "Environment key")), responses((status = 200, body = Vec<SdkKeyOut>), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
 async fn list(
     State(state): State<AppState>,
     _: Viewer,
@@ -83,6 +80,8 @@ async fn list(
     Ok(axum::Json(keys.into_iter().map(SdkKeyOut::from).collect()))
 }
 
+/// Creates a key for this environment only; the response is the only time it is shown.
+#[utoipa::path(post, path = "/projects/{project}/environments/{env}/sdk-keys", tag = "sdk keys", params(("project" = String, Path, description = "Project key"), ("env" = String, Path, description = "Environment key")), request_body = SdkKeyIn, responses((status = 201, body = CreatedSdkKeyOut), (status = 400, body = ErrorOut), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut), (status = 422, body = ErrorOut)))]
 async fn create(
     State(state): State<AppState>,
     Editor(actor): Editor,
@@ -125,6 +124,8 @@ async fn create(
     ))
 }
 
+/// Revokes a key; edges refuse it from their next snapshot.
+#[utoipa::path(delete, path = "/projects/{project}/environments/{env}/sdk-keys/{id}", tag = "sdk keys", params(("project" = String, Path, description = "Project key"), ("env" = String, Path, description = "Environment key"), ("id" = Uuid, Path, description = "SDK key id")), responses((status = 204, description = "Revoked"), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
 async fn revoke(
     State(state): State<AppState>,
     Editor(actor): Editor,

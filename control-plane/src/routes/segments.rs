@@ -1,14 +1,15 @@
 //! Segments: reusable groups of contexts, per project.
 
-use axum::Router;
 use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use togglerino_shared::model::{Condition, Segment};
 use togglerino_shared::validate::validate_segment;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::{Editor, Viewer};
@@ -16,18 +17,15 @@ use crate::db::audit::Entry;
 use crate::db::projects::ProjectRow;
 use crate::db::segments::SegmentRow;
 use crate::db::{self, changes};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorOut};
 use crate::extract::Json;
 use crate::routes::projects::{ProjectPath, duplicate, path_param};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/projects/{project}/segments", get(list).post(create))
-        .route(
-            "/projects/{project}/segments/{segment}",
-            get(show).put(update).delete(remove),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, update, remove))
 }
 
 struct SegmentPath(ProjectRow, SegmentRow);
@@ -45,7 +43,7 @@ impl FromRequestParts<AppState> for SegmentPath {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct SegmentOut {
     id: Uuid,
     #[serde(flatten)]
@@ -68,7 +66,7 @@ impl From<&SegmentRow> for SegmentOut {
 }
 
 /// Everything but the key, which flags refer to and so never changes.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SegmentUpdate {
     name: String,
@@ -82,6 +80,8 @@ struct SegmentUpdate {
     conditions: Vec<Condition>,
 }
 
+/// Segments of a project.
+#[utoipa::path(get, path = "/projects/{project}/segments", tag = "segments", params(("project" = String, Path, description = "Project key")), responses((status = 200, body = Vec<SegmentOut>), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
 async fn list(
     State(state): State<AppState>,
     _: Viewer,
@@ -91,10 +91,14 @@ async fn list(
     Ok(axum::Json(segments.iter().map(SegmentOut::from).collect()))
 }
 
+/// One segment.
+#[utoipa::path(get, path = "/projects/{project}/segments/{segment}", tag = "segments", params(("project" = String, Path, description = "Project key"), ("segment" = String, Path, description = "Segment key")), responses((status = 200, body = SegmentOut), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
 async fn show(_: Viewer, SegmentPath(_, segment): SegmentPath) -> axum::Json<SegmentOut> {
     axum::Json(SegmentOut::from(&segment))
 }
 
+/// Creates a segment.
+#[utoipa::path(post, path = "/projects/{project}/segments", tag = "segments", params(("project" = String, Path, description = "Project key")), request_body = Segment, responses((status = 201, body = SegmentOut), (status = 400, body = ErrorOut), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut), (status = 409, body = ErrorOut), (status = 422, body = ErrorOut)))]
 async fn create(
     State(state): State<AppState>,
     Editor(actor): Editor,
@@ -134,6 +138,8 @@ async fn users_of(
         .collect())
 }
 
+/// Changes a segment; the key is fixed.
+#[utoipa::path(put, path = "/projects/{project}/segments/{segment}", tag = "segments", params(("project" = String, Path, description = "Project key"), ("segment" = String, Path, description = "Segment key")), request_body = SegmentUpdate, responses((status = 200, body = SegmentOut), (status = 400, body = ErrorOut), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut), (status = 422, body = ErrorOut)))]
 async fn update(
     State(state): State<AppState>,
     Editor(actor): Editor,
@@ -172,6 +178,8 @@ async fn update(
     Ok(axum::Json(SegmentOut::from(&updated)))
 }
 
+/// Deletes a segment no rule uses.
+#[utoipa::path(delete, path = "/projects/{project}/segments/{segment}", tag = "segments", params(("project" = String, Path, description = "Project key"), ("segment" = String, Path, description = "Segment key")), responses((status = 204, description = "Deleted"), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut), (status = 409, body = ErrorOut, description = "Rules still use it; details.flags names their flags")))]
 async fn remove(
     State(state): State<AppState>,
     Editor(actor): Editor,

@@ -1,27 +1,28 @@
 //! The team: admins list, invite, re-role and remove people.
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, put};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::{Admin, Role, password};
 use crate::db::audit::Entry;
 use crate::db::{self, users::UserRow};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorOut};
 use crate::extract::Json;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/users", get(list).post(create))
-        .route("/users/{id}", put(update).delete(remove))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(update, remove))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct UserOut {
     pub id: Uuid,
     pub email: String,
@@ -57,12 +58,14 @@ pub fn check_email(email: &str) -> ApiResult<String> {
     }
 }
 
+/// Everyone who can sign in (admin).
+#[utoipa::path(get, path = "/users", tag = "team", responses((status = 200, body = Vec<UserOut>), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut)))]
 async fn list(State(state): State<AppState>, _: Admin) -> ApiResult<axum::Json<Vec<UserOut>>> {
     let users = db::users::list(&state.db).await?;
     Ok(axum::Json(users.into_iter().map(UserOut::from).collect()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UserIn {
     email: String,
@@ -70,6 +73,8 @@ struct UserIn {
     password: String,
 }
 
+/// Adds a person with a role and an initial password (admin).
+#[utoipa::path(post, path = "/users", tag = "team", request_body = UserIn, responses((status = 201, body = UserOut), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 409, body = ErrorOut, description = "The email is taken"), (status = 422, body = ErrorOut)))]
 async fn create(
     State(state): State<AppState>,
     Admin(actor): Admin,
@@ -102,12 +107,14 @@ fn duplicate_email(error: sqlx::Error, email: &str) -> ApiError {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RoleIn {
     role: Role,
 }
 
+/// Changes a person's role (admin); the last admin keeps theirs.
+#[utoipa::path(put, path = "/users/{id}", tag = "team", params(("id" = Uuid, Path, description = "User id")), request_body = RoleIn, responses((status = 200, body = UserOut), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut), (status = 409, body = ErrorOut, description = "The last admin cannot be demoted")))]
 async fn update(
     State(state): State<AppState>,
     Admin(actor): Admin,
@@ -133,6 +140,8 @@ async fn update(
     Ok(axum::Json(after))
 }
 
+/// Removes a person (admin); never the last admin.
+#[utoipa::path(delete, path = "/users/{id}", tag = "team", params(("id" = Uuid, Path, description = "User id")), responses((status = 204, description = "Removed"), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut), (status = 409, body = ErrorOut, description = "The last admin cannot be deleted")))]
 async fn remove(
     State(state): State<AppState>,
     Admin(actor): Admin,

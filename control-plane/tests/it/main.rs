@@ -4,6 +4,7 @@
 mod audit;
 mod auth;
 mod flags;
+mod openapi;
 mod projects;
 mod support;
 mod team;

@@ -3,6 +3,7 @@ use serde_json::Value;
 
 /// Why an evaluation served what it served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Reason {
     /// Archived, or disabled in this environment: the flag's `default_value`.
@@ -51,6 +52,7 @@ impl Evaluation<'_> {
 
 /// The owned form of an evaluation: `{"value": …, "variant": "on" | null, "reason": "…"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EvaluationResult {
     pub value: Value,

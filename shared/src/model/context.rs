@@ -3,6 +3,7 @@ use serde_json::{Map, Value};
 
 /// Who is asking: the input of every evaluation.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EvaluationContext {
     /// Read by the attribute name `user_id`, and the default bucketing key. An empty
@@ -10,6 +11,7 @@ pub struct EvaluationContext {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     #[serde(default, skip_serializing_if = "Map::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub attributes: Map<String, Value>,
 }
 

@@ -6,6 +6,7 @@ use super::{Operator, Rule};
 /// A feature flag's project-wide definition. What it serves in each environment lives in
 /// that environment's [`FlagConfig`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Flag {
     pub key: String,
@@ -24,6 +25,7 @@ pub struct Flag {
 
 /// The type every value a flag serves must have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum FlagType {
     Boolean,
@@ -56,6 +58,7 @@ impl FlagType {
 
 /// How a flag behaves in one environment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FlagConfig {
     pub enabled: bool,
@@ -107,6 +110,7 @@ impl FlagConfig {
 
 /// A named value a flag can serve.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Variant {
     pub key: String,
@@ -124,6 +128,7 @@ impl Variant {
 
 /// Another flag of the same environment that must serve `variant` for this flag to be on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Prerequisite {
     pub flag: String,

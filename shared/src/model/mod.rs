@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 /// A product or codebase; owns flags, segments and environments.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Project {
     pub key: String,
@@ -29,6 +30,7 @@ pub struct Project {
 /// A deployment stage of a project (`development`, `production`, …). Every flag has one
 /// config per environment, and SDK keys are scoped to exactly one environment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Environment {
     pub key: String,

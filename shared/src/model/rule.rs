@@ -5,6 +5,7 @@ use serde_json::Value;
 /// everyone), and then serves a fixed `variant` — to everyone matched, or with
 /// `percentage_rollout` to that share of them — or a weighted `rollout` split.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     /// Free text for people; the engine ignores it.
@@ -34,6 +35,7 @@ pub struct Rule {
 
 /// A slice of a weighted rollout: `weight` percent (up to 3 decimals) get `variant`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WeightedVariant {
     pub variant: String,
@@ -67,6 +69,7 @@ mod percentage {
 
 /// A test on one attribute of the evaluation context, or on segment membership.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Condition {
     /// `user_id` reads the context's user id; any other name reads that attribute.
@@ -85,6 +88,7 @@ pub struct Condition {
 /// Every operator a condition can use. Each `not_*` operator is exactly the negation of
 /// its positive twin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Operator {
     Equals,

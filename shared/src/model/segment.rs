@@ -6,6 +6,7 @@ use super::Condition;
 /// user id is not `excluded` and either it is `included`, or the segment has at least one
 /// condition and all of them match. Segments never reference other segments.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Segment {
     pub key: String,

@@ -41,6 +41,7 @@ pub struct SdkKey {
 /// Client keys are meant for browsers and apps (they may be seen by users); server keys
 /// for back ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum SdkKeyKind {
     Client,

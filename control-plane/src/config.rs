@@ -1,5 +1,6 @@
 //! Command line and environment configuration; `--help` is the reference.
 
+use std::ffi::OsString;
 use std::fmt;
 use std::net::SocketAddr;
 
@@ -11,13 +12,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     version,
     about = "Togglerino control plane"
 )]
-#[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Option<Command>,
-    /// Options for `serve`, the default command.
-    #[command(flatten)]
-    pub serve: ServeConfig,
+    pub command: Command,
 }
 
 #[derive(Debug, Subcommand)]
@@ -75,8 +72,66 @@ pub enum LogFormat {
 }
 
 impl Cli {
-    /// The command to run: `serve` when none was named.
-    pub fn into_command(self) -> Command {
-        self.command.unwrap_or(Command::Serve(self.serve))
+    /// Parses the process arguments; with no command named, the command is `serve`.
+    pub fn parse_args() -> Cli {
+        Cli::parse_from(with_default_command(std::env::args_os().collect()))
+    }
+}
+
+fn with_default_command(mut args: Vec<OsString>) -> Vec<OsString> {
+    let named = args.get(1).and_then(|a| a.to_str()).is_some_and(|first| {
+        matches!(
+            first,
+            "serve" | "migrate" | "help" | "-h" | "--help" | "-V" | "--version"
+        )
+    });
+    if !named {
+        args.insert(1.min(args.len()), OsString::from("serve"));
+    }
+    args
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Command {
+        let args = std::iter::once("togglerino-control-plane").chain(args.iter().copied());
+        Cli::parse_from(with_default_command(args.map(OsString::from).collect())).command
+    }
+
+    #[test]
+    fn serve_is_the_default_command() {
+        let Command::Serve(config) = parse(&[
+            "--database-url",
+            "postgres://db/x",
+            "--cors-origin",
+            "https://a",
+            "--cors-origin",
+            "https://b",
+        ]) else {
+            panic!("expected serve");
+        };
+        assert_eq!(config.database.database_url, "postgres://db/x");
+        assert_eq!(config.cors_origins, ["https://a", "https://b"]);
+        assert_eq!(config.listen.to_string(), "0.0.0.0:8080");
+        assert!(matches!(
+            parse(&["migrate", "--database-url", "postgres://db/x"]),
+            Command::Migrate(_)
+        ));
+        assert!(matches!(
+            parse(&["serve", "--database-url", "postgres://db/x"]),
+            Command::Serve(_)
+        ));
+    }
+
+    #[test]
+    fn the_database_url_is_hidden_from_debug_output() {
+        let Command::Migrate(config) =
+            parse(&["migrate", "--database-url", "postgres://u:hunter2@db/x"])
+        else {
+            panic!("expected migrate");
+        };
+        assert!(!format!("{config:?}").contains("hunter2"));
     }
 }

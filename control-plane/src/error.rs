@@ -184,3 +184,25 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::to_bytes;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn internal_errors_show_an_id_and_never_the_cause() {
+        let error = ApiError::Internal(anyhow::anyhow!(
+            "password authentication failed for user secret_user"
+        ));
+        let response = error.into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"]["code"], "internal_error");
+        let id = body["error"]["error_id"].as_str().unwrap();
+        assert!(body["error"]["message"].as_str().unwrap().contains(id));
+        assert!(!body.to_string().contains("secret_user"));
+    }
+}

@@ -5,7 +5,8 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
-use togglerino_shared::validate::parse_json;
+use serde_json::Value;
+use togglerino_shared::validate::{ValidationError, parse_json, parse_json_value};
 
 use crate::error::ApiError;
 
@@ -47,14 +48,54 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
                     }
                 }
             })?;
-        parse_json(&bytes)
-            .map(Json)
-            .map_err(|error| ApiError::BadRequest {
+        let value: Value = parse_json(&bytes).map_err(invalid_json)?;
+        if let Some(field) = find_nul(&value, String::new()) {
+            return Err(ApiError::BadRequest {
                 code: "invalid_json",
-                message: error.message,
-                field: (!error.field.is_empty()).then_some(error.field),
-            })
+                message: "text must not contain NUL (\\u0000) characters".into(),
+                field: Some(field),
+            });
+        }
+        parse_json_value(value).map(Json).map_err(invalid_json)
     }
+}
+
+fn invalid_json(error: ValidationError) -> ApiError {
+    ApiError::BadRequest {
+        code: "invalid_json",
+        message: error.message,
+        field: (!error.field.is_empty()).then_some(error.field),
+    }
+}
+
+/// The path of the first string (or key) holding a NUL character. PostgreSQL stores no
+/// NUL in text or JSONB, so such input is refused here rather than failing later.
+fn find_nul(value: &Value, path: String) -> Option<String> {
+    match value {
+        Value::String(s) if s.contains('\0') => Some(path),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| find_nul(item, format!("{path}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(key, item)| {
+            let child = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            if key.contains('\0') {
+                Some(child)
+            } else {
+                find_nul(item, child)
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// Whether text that came from a URL holds a NUL character (see [`find_nul`]).
+pub fn has_nul(text: &str) -> bool {
+    text.contains('\0')
 }
 
 /// Query parameters with 400s in the API's error shape.
@@ -64,6 +105,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        if query.contains("%00") {
+            return Err(ApiError::BadRequest {
+                code: "invalid_query",
+                message: "query parameters must not contain NUL characters".into(),
+                field: None,
+            });
+        }
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Query(value)| Query(value))
@@ -72,5 +121,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
                 message: rejection.body_text(),
                 field: None,
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn nul_characters_are_found_with_their_path() {
+        let nested = json!({"a": [1, "ok", "b\u{0}"]});
+        assert_eq!(find_nul(&nested, String::new()), Some("a[2]".into()));
+        let key = json!({"x": {"k\u{0}": 1}});
+        assert_eq!(find_nul(&key, String::new()), Some("x.k\u{0}".into()));
+        assert_eq!(find_nul(&json!({"a": {"b": "fine"}}), String::new()), None);
     }
 }

@@ -1,14 +1,13 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::Parser;
 use togglerino_control_plane::config::{Cli, Command, LogFormat, ServeConfig};
 use togglerino_control_plane::{AppState, Settings, db, run};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let result = match Cli::parse().into_command() {
+    let result = match Cli::parse_args().command {
         Command::Serve(config) => serve(config).await,
         Command::Migrate(config) => {
             async {

@@ -48,8 +48,10 @@ pub async fn path_param(parts: &mut Parts, state: &AppState, name: &str) -> ApiR
     let Path(mut params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
         .await
         .map_err(|_| ApiError::not_found("route_not_found", "route"))?;
+    // Keys never contain NUL, and PostgreSQL would refuse to compare one.
     params
         .remove(name)
+        .filter(|value| !crate::extract::has_nul(value))
         .ok_or_else(|| ApiError::not_found("route_not_found", "route"))
 }
 

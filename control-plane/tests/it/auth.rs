@@ -336,3 +336,38 @@ async fn bad_bodies_get_clear_client_errors(db: PgPool) {
     let body: serde_json::Value = too_large.json().await.unwrap();
     assert_eq!(body["error"]["code"], "payload_too_large");
 }
+
+#[sqlx::test(migrator = "togglerino_control_plane::db::MIGRATOR")]
+async fn nul_characters_are_refused_not_stored(db: PgPool) {
+    let server = Server::start(db).await;
+    let admin = server.admin().await;
+    let body = admin
+        .post(
+            "/api/v1/projects",
+            json!({"key": "shop", "name": "Web\u{0}shop"}),
+        )
+        .await;
+    assert_error(&body, StatusCode::BAD_REQUEST, "invalid_json");
+    assert_eq!(body.1["error"]["field"], "name");
+    let login = server
+        .anonymous()
+        .post(
+            "/api/v1/auth/login",
+            json!({"email": "a\u{0}@b.c", "password": "12345678"}),
+        )
+        .await;
+    assert_error(&login, StatusCode::BAD_REQUEST, "invalid_json");
+    assert_error(
+        &admin.get("/api/v1/projects/sh%00op").await,
+        StatusCode::NOT_FOUND,
+        "route_not_found",
+    );
+    admin
+        .post("/api/v1/projects", json!({"key": "shop", "name": "Shop"}))
+        .await;
+    assert_error(
+        &admin.get("/api/v1/projects/shop/flags?q=a%00b").await,
+        StatusCode::BAD_REQUEST,
+        "invalid_query",
+    );
+}

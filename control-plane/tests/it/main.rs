@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+mod binary;
 mod flags;
 mod openapi;
 mod projects;

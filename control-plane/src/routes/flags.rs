@@ -302,21 +302,7 @@ async fn archive(
     Editor(actor): Editor,
     FlagPath(project, row): FlagPath,
 ) -> ApiResult<axum::Json<FlagDetailOut>> {
-    let before = row.to_model();
-    let after = Flag {
-        archived: true,
-        ..before.clone()
-    };
-    save(
-        &state,
-        &actor,
-        &project,
-        &row,
-        before,
-        after,
-        "flag.archived",
-    )
-    .await
+    set_archived(&state, &actor, &project, &row, true).await
 }
 
 /// Restores an archived flag.
@@ -326,21 +312,27 @@ async fn unarchive(
     Editor(actor): Editor,
     FlagPath(project, row): FlagPath,
 ) -> ApiResult<axum::Json<FlagDetailOut>> {
+    set_archived(&state, &actor, &project, &row, false).await
+}
+
+async fn set_archived(
+    state: &AppState,
+    actor: &crate::auth::Actor,
+    project: &ProjectRow,
+    row: &FlagRow,
+    archived: bool,
+) -> ApiResult<axum::Json<FlagDetailOut>> {
     let before = row.to_model();
     let after = Flag {
-        archived: false,
+        archived,
         ..before.clone()
     };
-    save(
-        &state,
-        &actor,
-        &project,
-        &row,
-        before,
-        after,
-        "flag.unarchived",
-    )
-    .await
+    let action = if archived {
+        "flag.archived"
+    } else {
+        "flag.unarchived"
+    };
+    save(state, actor, project, row, before, after, action).await
 }
 
 async fn save(

@@ -371,3 +371,66 @@ async fn nul_characters_are_refused_not_stored(db: PgPool) {
         "invalid_query",
     );
 }
+
+#[sqlx::test(migrator = "togglerino_control_plane::db::MIGRATOR")]
+async fn expired_sessions_are_refused(db: PgPool) {
+    let server = Server::start(db.clone()).await;
+    let admin = server.admin().await;
+    sqlx::query("UPDATE sessions SET expires_at = now() - interval '1 second'")
+        .execute(&db)
+        .await
+        .unwrap();
+    assert_error(
+        &admin.get("/api/v1/auth/me").await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    );
+}
+
+#[sqlx::test(migrator = "togglerino_control_plane::db::MIGRATOR")]
+async fn browsers_may_call_only_from_configured_origins(db: PgPool) {
+    let settings = togglerino_control_plane::Settings {
+        cookie_secure: true,
+        cors_origins: vec!["https://flags.example.com".into()],
+    };
+    let server = Server::start_with(db, settings).await;
+    let api = server.anonymous();
+    let preflight = |origin: &'static str| {
+        api.request(Method::OPTIONS, "/api/v1/projects", None)
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "content-type,x-csrf-token",
+            )
+            .send()
+    };
+    let allowed = preflight("https://flags.example.com").await.unwrap();
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://flags.example.com"
+    );
+    assert_eq!(
+        allowed.headers()["access-control-allow-credentials"],
+        "true"
+    );
+    let refused = preflight("https://evil.example").await.unwrap();
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+
+    let response = api
+        .request(
+            Method::POST,
+            "/api/v1/auth/setup",
+            Some(json!({"email": "a@example.com", "password": "password-a"})),
+        )
+        .send()
+        .await
+        .unwrap();
+    let cookie = response.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.ends_with("; Secure"), "{cookie}");
+}

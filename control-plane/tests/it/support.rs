@@ -13,9 +13,13 @@ pub struct Server {
 
 impl Server {
     pub async fn start(db: PgPool) -> Server {
+        Server::start_with(db, Settings::default()).await
+    }
+
+    pub async fn start_with(db: PgPool, settings: Settings) -> Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        let state = AppState::new(db.clone(), Settings::default());
+        let state = AppState::new(db.clone(), settings);
         tokio::spawn(run(listener, state, std::future::pending()));
         Server { address, db }
     }

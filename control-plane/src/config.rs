@@ -60,9 +60,34 @@ pub struct ServeConfig {
         value_delimiter = ','
     )]
     pub cors_origins: Vec<String>,
+    /// A pre-shared token edges may present besides the edge tokens made in the API;
+    /// handy where a deployment wires secrets in (Kubernetes).
+    #[arg(long, env = "TOGGLERINO_EDGE_TOKEN", hide_env_values = true)]
+    pub edge_token: Option<Secret>,
     /// Log line format.
     #[arg(long, env = "TOGGLERINO_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+}
+
+/// A secret from the command line or environment, kept out of `Debug` output.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<hidden>")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Secret, String> {
+        if text.trim().len() < 16 {
+            return Err("must be at least 16 characters".into());
+        }
+        Ok(Secret(text.trim().to_owned()))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod feed;
 pub mod routes;
 pub mod state;
 
@@ -94,8 +95,15 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    state.feed.spawn_listener(state.db.clone());
+    let closing = state.clone();
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            // Edge streams never end by themselves; without this, shutdown would wait
+            // for every edge to hang up.
+            closing.close_streams();
+        })
         .await
 }

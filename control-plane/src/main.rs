@@ -40,6 +40,9 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let settings = Settings {
         cookie_secure: config.cookie_secure,
         cors_origins: config.cors_origins,
+        edge_token_hash: config
+            .edge_token
+            .map(|token| togglerino_control_plane::auth::secrets::hash(&token.0)),
     };
     run(listener, AppState::new(pool, settings), shutdown_signal())
         .await

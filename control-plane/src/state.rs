@@ -1,6 +1,10 @@
 use std::sync::Arc;
 
 use sqlx::PgPool;
+use tokio::sync::watch;
+
+use crate::feed::Feed;
+use crate::routes::edge::SnapshotCache;
 
 use crate::auth::rate_limit::LoginLimiter;
 
@@ -10,6 +14,11 @@ pub struct AppState {
     pub db: PgPool,
     pub settings: Arc<Settings>,
     pub login_limiter: Arc<LoginLimiter>,
+    pub feed: Feed,
+    pub snapshots: Arc<SnapshotCache>,
+    /// Flips to true when the server begins to shut down; long-lived streams end then.
+    pub closing: watch::Receiver<bool>,
+    closer: Arc<watch::Sender<bool>>,
 }
 
 /// Runtime settings derived from the configuration.
@@ -19,14 +28,26 @@ pub struct Settings {
     pub cookie_secure: bool,
     /// Origins allowed to call the API from a browser.
     pub cors_origins: Vec<String>,
+    /// SHA-256 of the pre-shared edge token, if one is configured.
+    pub edge_token_hash: Option<Vec<u8>>,
 }
 
 impl AppState {
     pub fn new(db: PgPool, settings: Settings) -> AppState {
+        let (closer, closing) = watch::channel(false);
         AppState {
             db,
             settings: Arc::new(settings),
             login_limiter: Arc::new(LoginLimiter::default()),
+            feed: Feed::default(),
+            snapshots: Arc::new(SnapshotCache::default()),
+            closing,
+            closer: Arc::new(closer),
         }
+    }
+
+    /// Tells long-lived streams to end.
+    pub fn close_streams(&self) {
+        let _ = self.closer.send(true);
     }
 }

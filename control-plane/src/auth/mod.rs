@@ -77,6 +77,39 @@ impl ActorKind {
     }
 }
 
+/// Edge tokens start with this.
+pub const EDGE_TOKEN_PREFIX: &str = "tge_";
+
+/// An edge (or a tool acting as one) with a valid edge token: a database token, or the
+/// pre-shared `--edge-token`. Edges read snapshots and follow changes; nothing else.
+pub struct Edge;
+
+impl FromRequestParts<AppState> for Edge {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Edge, ApiError> {
+        let token = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or(ApiError::Unauthenticated)?;
+        let hash = secrets::hash(token);
+        if let Some(shared) = &state.settings.edge_token_hash
+            && bool::from(shared.as_slice().ct_eq(&hash))
+        {
+            return Ok(Edge);
+        }
+        if token.starts_with(EDGE_TOKEN_PREFIX)
+            && db::edge_tokens::authenticate(&state.db, &hash).await?
+        {
+            return Ok(Edge);
+        }
+        Err(ApiError::Unauthenticated)
+    }
+}
+
 /// API tokens start with this, so they are recognisable in code and secret scanners.
 pub const API_TOKEN_PREFIX: &str = "tgl_";
 

@@ -2,10 +2,9 @@
 //! snapshot evaluates to bumps that environment's revision in the same transaction, and
 //! queues a notification on [`CHANNEL`]. PostgreSQL delivers a NOTIFY issued inside a
 //! transaction only when that transaction commits, so followers never hear of a change
-//! that did not happen, and never miss one that did. Payloads carry only ids; followers
-//! re-read.
+//! that did not happen, and never miss one that did. Payloads carry only ids and a
+//! global change number (`seq`); followers re-read.
 
-use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -43,11 +42,16 @@ pub async fn notify(
     environment_id: Uuid,
     revision: i64,
 ) -> sqlx::Result<()> {
-    let payload = json!({"environment_id": environment_id, "revision": revision}).to_string();
-    sqlx::query("SELECT pg_notify($1, $2)")
-        .bind(CHANNEL)
-        .bind(payload)
-        .execute(db)
-        .await
-        .map(drop)
+    // The change number is taken inside the same statement, so numbers and
+    // notifications stay in one order per transaction.
+    sqlx::query(
+        "SELECT pg_notify($1, json_build_object(
+             'environment_id', $2::uuid, 'revision', $3::bigint, 'seq', nextval('change_seq'))::text)",
+    )
+    .bind(CHANNEL)
+    .bind(environment_id)
+    .bind(revision)
+    .execute(db)
+    .await
+    .map(drop)
 }

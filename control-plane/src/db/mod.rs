@@ -4,6 +4,7 @@
 pub mod api_tokens;
 pub mod audit;
 pub mod changes;
+pub mod edge_tokens;
 pub mod environments;
 pub mod flag_configs;
 pub mod flags;
@@ -11,6 +12,7 @@ pub mod projects;
 pub mod sdk_keys;
 pub mod segments;
 pub mod sessions;
+pub mod snapshots;
 pub mod users;
 
 use std::time::Duration;

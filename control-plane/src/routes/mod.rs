@@ -5,6 +5,8 @@
 pub mod api_tokens;
 pub mod audit_log;
 pub mod auth;
+pub mod edge;
+pub mod edge_tokens;
 pub mod environments;
 pub mod flag_configs;
 pub mod flags;
@@ -34,6 +36,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(flag_configs::router())
         .merge(segments::router())
         .merge(audit_log::router())
+        .merge(edge_tokens::router())
+        .merge(edge::router())
 }
 
 #[derive(OpenApi)]
@@ -61,6 +65,15 @@ impl Modify for SecuritySchemes {
                 crate::auth::session::COOKIE_NAME,
                 "Browser session from /api/v1/auth/login; writes also need the X-CSRF-Token header",
             ))),
+        );
+        components.add_security_scheme(
+            "edge_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An edge token, tge_…, or the pre-shared --edge-token"))
+                    .build(),
+            ),
         );
         components.add_security_scheme(
             "api_token",

@@ -392,6 +392,7 @@ async fn browsers_may_call_only_from_configured_origins(db: PgPool) {
     let settings = togglerino_control_plane::Settings {
         cookie_secure: true,
         cors_origins: vec!["https://flags.example.com".into()],
+        ..Default::default()
     };
     let server = Server::start_with(db, settings).await;
     let api = server.anonymous();

@@ -60,6 +60,8 @@ fn every_option_is_documented_with_its_variable() {
         "--cookie-secure",
         "--cors-origin",
         "--log-format",
+        "--edge-token",
+        "TOGGLERINO_EDGE_TOKEN",
     ] {
         assert!(help.contains(expected), "{expected} missing from:\n{help}");
     }

@@ -122,6 +122,11 @@ async fn the_openapi_document_describes_every_served_route(db: PgPool) {
         "DELETE /api/v1/projects/{project}/segments/{segment}",
         "GET /api/v1/projects/{project}/audit-log",
         "GET /api/v1/audit-log",
+        "POST /api/v1/edge-tokens",
+        "GET /api/v1/edge-tokens",
+        "DELETE /api/v1/edge-tokens/{id}",
+        "GET /api/v1/edge/snapshot",
+        "GET /api/v1/edge/stream",
     ] {
         assert!(
             operations.iter().any(|o| o == required),

@@ -12,7 +12,10 @@ pub use context::EvaluationContext;
 pub use flag::{Flag, FlagConfig, FlagType, Prerequisite, Variant};
 pub use rule::{Condition, Operator, Rule, WeightedVariant};
 pub use segment::Segment;
-pub use snapshot::{SdkKey, SdkKeyKind, Snapshot, SnapshotFlag, sdk_key_hash, sdk_key_hash_hex};
+pub use snapshot::{
+    ChangeEvent, EdgeSnapshot, EnvironmentRevision, RevisionsEvent, SdkKey, SdkKeyKind, Snapshot,
+    SnapshotFlag, sdk_key_hash, sdk_key_hash_hex, stream_events,
+};
 
 use serde::{Deserialize, Serialize};
 

@@ -1,0 +1,114 @@
+//! The Togglerino edge: keeps every environment's snapshot in memory, follows upstream
+//! for changes, and answers evaluations without ever calling a database. `main.rs`
+//! parses configuration and calls [`run`]; tests call the same [`run`].
+
+pub mod config;
+pub mod error;
+pub mod routes;
+pub mod state;
+pub mod sync;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::state::Store;
+use crate::sync::Syncer;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<Store>,
+    pub syncer: Arc<Syncer>,
+    pub cors_origins: Arc<Vec<String>>,
+}
+
+impl AppState {
+    pub fn new(config: &Config) -> AppState {
+        let store = Arc::new(Store::default());
+        let syncer = Arc::new(Syncer::new(
+            &config.upstream_url,
+            &config.edge_token,
+            Arc::clone(&store),
+            config.cache_dir.clone(),
+        ));
+        AppState {
+            store,
+            syncer,
+            cors_origins: Arc::new(config.cors_origins.clone()),
+        }
+    }
+}
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    let cors = cors(&state.cors_origins);
+    Router::new()
+        .merge(routes::health::router())
+        .merge(routes::evaluate::router())
+        .fallback(routes::unknown_route)
+        .layer(DefaultBodyLimit::max(routes::evaluate::MAX_BODY_BYTES))
+        .layer(cors)
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                // Route patterns only: query strings may carry SDK keys.
+                let route = request
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map_or("unmatched", MatchedPath::as_str);
+                tracing::info_span!("request", method = %request.method(), route)
+            }),
+        )
+        .with_state(state)
+}
+
+fn cors(origins: &[String]) -> CorsLayer {
+    let layer = CorsLayer::new()
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            HeaderName::from_static("x-api-key"),
+            header::IF_NONE_MATCH,
+            HeaderName::from_static("last-event-id"),
+        ])
+        .expose_headers([routes::evaluate::REVISION_HEADER, header::ETAG]);
+    if origins.iter().any(|o| o == "*") {
+        layer.allow_origin(Any)
+    } else {
+        let origins: Vec<HeaderValue> = origins
+            .iter()
+            .filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok())
+            .collect();
+        layer.allow_origin(AllowOrigin::list(origins))
+    }
+}
+
+/// Restores the persisted snapshot, starts following upstream, and serves until
+/// `shutdown` completes.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    poll_interval: std::time::Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    state.syncer.restore();
+    let (closer, closing) = watch::channel(false);
+    let syncer = Arc::clone(&state.syncer);
+    tokio::spawn(Arc::clone(&syncer).follow(closing.clone()));
+    tokio::spawn(syncer.poll(poll_interval, closing));
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = closer.send(true);
+        })
+        .await
+}

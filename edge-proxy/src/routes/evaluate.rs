@@ -1,0 +1,174 @@
+//! The evaluation API: SDK keys in, flag values out, straight from memory.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
+use togglerino_shared::validate::parse_json;
+use togglerino_shared::{Evaluation, EvaluationContext};
+
+use crate::AppState;
+use crate::error::EdgeError;
+use crate::state::{KeyScope, Loaded};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/evaluate/{project}/{env}", post(all_flags))
+        .route("/api/v1/evaluate/{project}/{env}/{flag}", post(one_flag))
+}
+
+/// Largest evaluation request accepted; contexts are small.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+pub const REVISION_HEADER: HeaderName = HeaderName::from_static("x-togglerino-revision");
+
+/// The snapshot in service and the SDK key's scope, once the key is known to be valid.
+pub struct SdkKey {
+    pub loaded: Arc<Loaded>,
+    pub scope: KeyScope,
+}
+
+impl FromRequestParts<AppState> for SdkKey {
+    type Rejection = EdgeError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<SdkKey, EdgeError> {
+        let presented = presented_key(parts).ok_or(EdgeError::Unauthenticated)?;
+        let loaded = state.store.load().ok_or(EdgeError::NotReady)?;
+        let scope = loaded
+            .key_scope(presented)
+            .cloned()
+            .ok_or(EdgeError::Unauthenticated)?;
+        Ok(SdkKey { loaded, scope })
+    }
+}
+
+/// The key from `Authorization: Bearer …` or `X-API-Key`.
+pub fn presented_key(parts: &Parts) -> Option<&str> {
+    let bearer = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    bearer
+        .or_else(|| parts.headers.get("x-api-key").and_then(|v| v.to_str().ok()))
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EvaluateIn {
+    #[serde(default)]
+    context: EvaluationContext,
+}
+
+/// A JSON body, bounded and parsed strictly, with errors in the API's shape.
+struct Body<T>(T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = EdgeError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, EdgeError> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    EdgeError::PayloadTooLarge(MAX_BODY_BYTES)
+                } else {
+                    EdgeError::BadRequest {
+                        code: "invalid_body",
+                        message: rejection.body_text(),
+                        field: None,
+                    }
+                }
+            })?;
+        // An empty body means an empty context.
+        let bytes = if bytes.iter().all(u8::is_ascii_whitespace) {
+            Bytes::from_static(b"{}")
+        } else {
+            bytes
+        };
+        parse_json(&bytes)
+            .map(Body)
+            .map_err(|e| EdgeError::BadRequest {
+                code: "invalid_context",
+                message: e.message,
+                field: (!e.field.is_empty()).then_some(e.field),
+            })
+    }
+}
+
+/// `{"<key>": {value, variant, reason}, …}` written straight from the evaluations.
+struct FlagMap<'a>(&'a [(&'a str, Evaluation<'a>)]);
+
+impl Serialize for FlagMap<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, evaluation) in self.0 {
+            map.serialize_entry(key, evaluation)?;
+        }
+        map.end()
+    }
+}
+
+#[derive(Serialize)]
+struct AllFlagsOut<'a> {
+    flags: FlagMap<'a>,
+    revision: u64,
+}
+
+fn with_revision(body: impl IntoResponse, revision: u64) -> Response {
+    let mut response = body.into_response();
+    response
+        .headers_mut()
+        .insert(REVISION_HEADER, HeaderValue::from(revision));
+    response
+}
+
+async fn all_flags(
+    key: SdkKey,
+    Path((project, env)): Path<(String, String)>,
+    Body(body): Body<EvaluateIn>,
+) -> Result<Response, EdgeError> {
+    let snapshot = scoped(&key, &project, &env)?;
+    let evaluations = snapshot.evaluate_all(&body.context);
+    let out = AllFlagsOut {
+        flags: FlagMap(&evaluations),
+        revision: snapshot.revision(),
+    };
+    Ok(with_revision(axum::Json(out), snapshot.revision()))
+}
+
+async fn one_flag(
+    key: SdkKey,
+    Path((project, env, flag)): Path<(String, String, String)>,
+    Body(body): Body<EvaluateIn>,
+) -> Result<Response, EdgeError> {
+    let snapshot = scoped(&key, &project, &env)?;
+    let evaluation = snapshot
+        .evaluate(&flag, &body.context)
+        .map_err(|_| EdgeError::FlagNotFound(flag.clone()))?;
+    Ok(with_revision(axum::Json(evaluation), snapshot.revision()))
+}
+
+/// The environment's snapshot, if the key belongs to it: a key is valid in exactly one
+/// project and environment.
+fn scoped<'a>(
+    key: &'a SdkKey,
+    project: &str,
+    environment: &str,
+) -> Result<&'a togglerino_shared::CompiledSnapshot, EdgeError> {
+    if key.scope.project != project || key.scope.environment != environment {
+        return Err(EdgeError::Forbidden);
+    }
+    key.loaded
+        .environment(project, environment)
+        .ok_or(EdgeError::Forbidden)
+}

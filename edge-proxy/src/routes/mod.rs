@@ -1,0 +1,14 @@
+//! The edge's HTTP surface.
+
+pub mod evaluate;
+pub mod health;
+
+use crate::error::EdgeError;
+
+pub async fn unknown_route() -> EdgeError {
+    EdgeError::BadRequest {
+        code: "route_not_found",
+        message: "no such route".into(),
+        field: None,
+    }
+}

@@ -1,0 +1,141 @@
+//! The edge's memory: the last good snapshot of every environment, compiled, swapped in
+//! whole. Requests `load()` it once and never lock.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use arc_swap::ArcSwapOption;
+use bytes::Bytes;
+use togglerino_shared::model::{EdgeSnapshot, SdkKeyKind, sdk_key_hash};
+use togglerino_shared::{CompiledSnapshot, compile};
+
+/// One complete, validated snapshot as served.
+pub struct Loaded {
+    /// The upstream's validator for `json`, sent back as `If-None-Match`.
+    pub etag: Option<String>,
+    /// The snapshot exactly as upstream sent it, for persisting.
+    pub json: Bytes,
+    environments: HashMap<String, HashMap<String, CompiledSnapshot>>,
+    keys: HashMap<[u8; 32], KeyScope>,
+    pub received_at: SystemTime,
+}
+
+/// Where an SDK key may be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyScope {
+    pub project: String,
+    pub environment: String,
+    pub kind: SdkKeyKind,
+}
+
+impl Loaded {
+    /// Parses and compiles every environment; any failure refuses the whole snapshot.
+    pub fn from_json(json: Bytes, etag: Option<String>) -> Result<Loaded, String> {
+        let snapshot: EdgeSnapshot =
+            serde_json::from_slice(&json).map_err(|e| format!("malformed snapshot: {e}"))?;
+        let mut environments: HashMap<String, HashMap<String, CompiledSnapshot>> = HashMap::new();
+        let mut keys = HashMap::new();
+        for environment in &snapshot.environments {
+            let compiled = compile(environment).map_err(|e| {
+                format!(
+                    "invalid snapshot for {}/{}: {e}",
+                    environment.project, environment.environment
+                )
+            })?;
+            for key in &environment.sdk_keys {
+                let mut hash = [0u8; 32];
+                hex::decode_to_slice(&key.sha256, &mut hash)
+                    .map_err(|_| "invalid SDK key hash".to_owned())?;
+                let scope = KeyScope {
+                    project: environment.project.clone(),
+                    environment: environment.environment.clone(),
+                    kind: key.kind,
+                };
+                keys.insert(hash, scope);
+            }
+            environments
+                .entry(environment.project.clone())
+                .or_default()
+                .insert(environment.environment.clone(), compiled);
+        }
+        Ok(Loaded {
+            etag,
+            json,
+            environments,
+            keys,
+            received_at: SystemTime::now(),
+        })
+    }
+
+    pub fn environment(&self, project: &str, environment: &str) -> Option<&CompiledSnapshot> {
+        self.environments.get(project)?.get(environment)
+    }
+
+    /// The scope of a presented SDK key, if it is valid anywhere.
+    pub fn key_scope(&self, presented: &str) -> Option<&KeyScope> {
+        self.keys.get(&sdk_key_hash(presented))
+    }
+
+    pub fn environment_count(&self) -> usize {
+        self.environments.values().map(HashMap::len).sum()
+    }
+}
+
+/// The current snapshot, shared by every request and replaced by sync.
+#[derive(Default)]
+pub struct Store {
+    current: ArcSwapOption<Loaded>,
+}
+
+impl Store {
+    pub fn load(&self) -> Option<Arc<Loaded>> {
+        self.current.load_full()
+    }
+
+    pub fn replace(&self, loaded: Loaded) {
+        self.current.store(Some(Arc::new(loaded)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn snapshot(default_variant: &str) -> Bytes {
+        let json = json!({"environments": [{
+            "project": "shop", "environment": "production", "revision": 4,
+            "flags": [{
+                "flag": {"key": "f", "name": "F", "type": "boolean", "default_value": false},
+                "config": {"enabled": true, "variants": [{"key": "on", "value": true}], "default_variant": default_variant}
+            }],
+            "sdk_keys": [{"id": "1", "kind": "client", "sha256": togglerino_shared::model::sdk_key_hash_hex("sdk_abc")}]
+        }]});
+        serde_json::to_vec(&json).unwrap().into()
+    }
+
+    #[test]
+    fn a_valid_snapshot_is_indexed_by_environment_and_key() {
+        let loaded = Loaded::from_json(snapshot("on"), Some("\"e1\"".into())).unwrap();
+        assert_eq!(
+            loaded.environment("shop", "production").unwrap().revision(),
+            4
+        );
+        assert!(loaded.environment("shop", "staging").is_none());
+        let scope = loaded.key_scope("sdk_abc").unwrap();
+        assert_eq!(
+            (scope.project.as_str(), scope.kind),
+            ("shop", SdkKeyKind::Client)
+        );
+        assert!(loaded.key_scope("sdk_abd").is_none());
+    }
+
+    #[test]
+    fn an_invalid_snapshot_is_refused_whole() {
+        let error = Loaded::from_json(snapshot("missing"), None).err().unwrap();
+        assert!(error.contains("shop/production"), "{error}");
+        assert!(Loaded::from_json(Bytes::from_static(b"{"), None).is_err());
+    }
+}

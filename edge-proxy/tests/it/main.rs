@@ -1,0 +1,6 @@
+//! The edge against a real control plane and PostgreSQL: both served by their real
+//! `run` functions on port-0 listeners, spoken to over HTTP.
+
+mod evaluate;
+mod resilience;
+mod support;

@@ -44,9 +44,22 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             .edge_token
             .map(|token| togglerino_control_plane::auth::secrets::hash(&token.0)),
     };
-    run(listener, AppState::new(pool, settings), shutdown_signal())
-        .await
-        .context("server failed")
+    let (signalled, stopping) = tokio::sync::oneshot::channel::<()>();
+    let server = run(listener, AppState::new(pool, settings), async move {
+        shutdown_signal().await;
+        let _ = signalled.send(());
+    });
+    // Graceful, but bounded: a client that never lets go cannot hold the process.
+    tokio::select! {
+        result = server => result.context("server failed"),
+        () = async {
+            let _ = stopping.await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => {
+            tracing::warn!("shutdown grace period over; exiting with connections still open");
+            Ok(())
+        }
+    }
 }
 
 fn init_tracing(format: LogFormat) {
@@ -59,6 +72,9 @@ fn init_tracing(format: LogFormat) {
         LogFormat::Json => builder.json().init(),
     }
 }
+
+/// How long open connections get to finish after SIGTERM.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 async fn shutdown_signal() {
     let interrupt = async {

@@ -29,7 +29,15 @@ pub struct AppState {
     pub store: Arc<Store>,
     pub syncer: Arc<Syncer>,
     pub cors_origins: Arc<Vec<String>>,
+    /// The edge token, which downstream edges must present too.
+    pub edge_token: Arc<str>,
+    /// Flips to true when the edge begins to shut down; streams and sync end then.
+    pub closing: watch::Receiver<bool>,
+    closer: Arc<watch::Sender<bool>>,
 }
+
+/// How often an idle stream carries a comment, so proxies and clients see it alive.
+pub const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(15);
 
 impl AppState {
     pub fn new(config: &Config) -> AppState {
@@ -40,10 +48,14 @@ impl AppState {
             Arc::clone(&store),
             config.cache_dir.clone(),
         ));
+        let (closer, closing) = watch::channel(false);
         AppState {
             store,
             syncer,
             cors_origins: Arc::new(config.cors_origins.clone()),
+            edge_token: config.edge_token.as_str().into(),
+            closing,
+            closer: Arc::new(closer),
         }
     }
 }
@@ -54,6 +66,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(routes::health::router())
         .merge(routes::evaluate::router())
+        .merge(routes::chain::router())
         .fallback(routes::unknown_route)
         .layer(DefaultBodyLimit::max(routes::evaluate::MAX_BODY_BYTES))
         .layer(cors)
@@ -101,13 +114,14 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     state.syncer.restore();
-    let (closer, closing) = watch::channel(false);
     let syncer = Arc::clone(&state.syncer);
-    tokio::spawn(Arc::clone(&syncer).follow(closing.clone()));
-    tokio::spawn(syncer.poll(poll_interval, closing));
+    tokio::spawn(Arc::clone(&syncer).follow(state.closing.clone()));
+    tokio::spawn(syncer.poll(poll_interval, state.closing.clone()));
+    let closer = Arc::clone(&state.closer);
     axum::serve(listener, app(state))
         .with_graceful_shutdown(async move {
             shutdown.await;
+            // Streams never end by themselves; this ends them so shutdown can finish.
             let _ = closer.send(true);
         })
         .await

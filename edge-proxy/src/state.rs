@@ -2,13 +2,18 @@
 //! whole. Requests `load()` it once and never lock.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::io::Write;
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use arc_swap::ArcSwapOption;
 use bytes::Bytes;
-use togglerino_shared::model::{EdgeSnapshot, SdkKeyKind, sdk_key_hash};
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use sha2::{Digest, Sha256};
+use togglerino_shared::model::{EdgeSnapshot, EnvironmentRevision, SdkKeyKind, sdk_key_hash};
 use togglerino_shared::{CompiledSnapshot, compile};
+use tokio::sync::watch;
 
 /// One complete, validated snapshot as served.
 pub struct Loaded {
@@ -18,6 +23,7 @@ pub struct Loaded {
     pub json: Bytes,
     environments: HashMap<String, HashMap<String, CompiledSnapshot>>,
     keys: HashMap<[u8; 32], KeyScope>,
+    gzip: OnceLock<Bytes>,
     pub received_at: SystemTime,
 }
 
@@ -64,6 +70,7 @@ impl Loaded {
             json,
             environments,
             keys,
+            gzip: OnceLock::new(),
             received_at: SystemTime::now(),
         })
     }
@@ -77,15 +84,67 @@ impl Loaded {
         self.keys.get(&sdk_key_hash(presented))
     }
 
+    /// The strong validator of `json`: upstream's, or our own for a snapshot restored
+    /// from disk.
+    pub fn etag(&self) -> String {
+        self.etag
+            .clone()
+            .unwrap_or_else(|| format!("\"{}\"", hex::encode(&Sha256::digest(&self.json)[..16])))
+    }
+
+    /// `json` gzipped, computed on first use (only chained edges ask for it).
+    pub fn gzip(&self) -> &Bytes {
+        self.gzip.get_or_init(|| {
+            let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+            encoder
+                .write_all(&self.json)
+                .expect("writing to memory cannot fail");
+            encoder
+                .finish()
+                .expect("writing to memory cannot fail")
+                .into()
+        })
+    }
+
+    /// Every environment's revision, for the `revisions` event downstream edges get.
+    pub fn revisions(&self) -> Vec<EnvironmentRevision> {
+        let mut revisions: Vec<_> = self
+            .environments
+            .iter()
+            .flat_map(|(project, environments)| {
+                environments
+                    .iter()
+                    .map(move |(environment, snapshot)| EnvironmentRevision {
+                        environment_id: format!("{project}/{environment}"),
+                        project: project.clone(),
+                        environment: environment.clone(),
+                        revision: snapshot.revision(),
+                    })
+            })
+            .collect();
+        revisions.sort_by(|a, b| a.environment_id.cmp(&b.environment_id));
+        revisions
+    }
+
     pub fn environment_count(&self) -> usize {
         self.environments.values().map(HashMap::len).sum()
     }
 }
 
 /// The current snapshot, shared by every request and replaced by sync.
-#[derive(Default)]
 pub struct Store {
     current: ArcSwapOption<Loaded>,
+    /// Counts replacements; streams wait on it to learn of new snapshots.
+    generation: watch::Sender<u64>,
+}
+
+impl Default for Store {
+    fn default() -> Store {
+        Store {
+            current: ArcSwapOption::empty(),
+            generation: watch::channel(0).0,
+        }
+    }
 }
 
 impl Store {
@@ -95,6 +154,12 @@ impl Store {
 
     pub fn replace(&self, loaded: Loaded) {
         self.current.store(Some(Arc::new(loaded)));
+        self.generation.send_modify(|g| *g += 1);
+    }
+
+    /// Wakes whenever a new snapshot is swapped in.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.generation.subscribe()
     }
 }
 

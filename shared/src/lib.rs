@@ -37,6 +37,7 @@
 //! ```
 
 pub mod engine;
+pub mod http;
 pub mod model;
 pub mod validate;
 

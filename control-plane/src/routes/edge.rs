@@ -12,12 +12,13 @@ use axum::extract::State;
 use axum::http::header::{
     ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY,
 };
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
+use togglerino_shared::http::{accepts_gzip, gzip_etag, if_none_match};
 use togglerino_shared::model::{
     ChangeEvent, EdgeSnapshot, EnvironmentRevision, RevisionsEvent, stream_events,
 };
@@ -71,7 +72,7 @@ impl Cached {
     }
 
     fn gzip_etag(&self) -> String {
-        format!("{}-gzip\"", self.etag.trim_end_matches('"'))
+        gzip_etag(&self.etag)
     }
 }
 
@@ -103,13 +104,14 @@ async fn snapshot(
     };
     tx.commit().await?;
 
-    let gzip = accepts_gzip(&headers);
+    let gzip = accepts_gzip(header_values(&headers, ACCEPT_ENCODING));
     let etag = if gzip {
         cached.gzip_etag()
     } else {
         cached.etag.clone()
     };
-    let mut response = if if_none_match(&headers, &[&cached.etag, &cached.gzip_etag()]) {
+    let validators = [cached.etag.as_str(), &cached.gzip_etag()];
+    let mut response = if if_none_match(header_values(&headers, IF_NONE_MATCH), &validators) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         let body = if gzip {
@@ -138,29 +140,11 @@ async fn snapshot(
     Ok(response)
 }
 
-fn accepts_gzip(headers: &HeaderMap) -> bool {
+fn header_values(headers: &HeaderMap, name: HeaderName) -> impl Iterator<Item = &str> {
     headers
-        .get_all(ACCEPT_ENCODING)
-        .iter()
+        .get_all(name)
+        .into_iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|coding| {
-            let mut parts = coding.split(';');
-            let name = parts.next().unwrap_or_default().trim();
-            let refused = parts.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
-            name.eq_ignore_ascii_case("gzip") && !refused
-        })
-}
-
-/// Whether `If-None-Match` names one of `etags` (or is `*`).
-fn if_none_match(headers: &HeaderMap, etags: &[&str]) -> bool {
-    headers
-        .get_all(IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .any(|tag| tag == "*" || etags.contains(&tag.trim_start_matches("W/")))
 }
 
 /// Server-Sent Events telling an edge when to pull the snapshot again. The first event,
@@ -256,29 +240,4 @@ async fn revisions_event(db: &PgPool) -> ApiResult<Event> {
         .id(latest.to_string())
         .json_data(RevisionsEvent { environments })
         .expect("revisions serialize"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gzip_is_used_only_when_accepted() {
-        let mut headers = HeaderMap::new();
-        assert!(!accepts_gzip(&headers));
-        headers.insert(ACCEPT_ENCODING, HeaderValue::from_static("br, GZIP;q=0.5"));
-        assert!(accepts_gzip(&headers));
-        headers.insert(ACCEPT_ENCODING, HeaderValue::from_static("gzip;q=0, br"));
-        assert!(!accepts_gzip(&headers));
-    }
-
-    #[test]
-    fn if_none_match_accepts_lists_weak_tags_and_stars() {
-        let mut headers = HeaderMap::new();
-        headers.insert(IF_NONE_MATCH, HeaderValue::from_static("\"a\", W/\"b\""));
-        assert!(if_none_match(&headers, &["\"b\""]));
-        assert!(!if_none_match(&headers, &["\"c\""]));
-        headers.insert(IF_NONE_MATCH, HeaderValue::from_static("*"));
-        assert!(if_none_match(&headers, &["\"c\""]));
-    }
 }

@@ -1,5 +1,6 @@
 //! The edge's HTTP surface.
 
+pub mod chain;
 pub mod evaluate;
 pub mod health;
 

@@ -62,3 +62,53 @@ async fn without_a_snapshot_the_edge_is_not_ready() {
         .unwrap();
     assert_eq!(health.status(), StatusCode::OK);
 }
+
+#[sqlx::test(migrator = "togglerino_control_plane::db::MIGRATOR")]
+async fn a_chained_edge_serves_what_its_upstream_edge_serves(db: PgPool) {
+    let control_plane = ControlPlane::start(db).await;
+    let (key, _) = control_plane.sdk_key("staging").await;
+    let regional = Edge::start(&control_plane.url(), None).await;
+    regional.wait_ready().await;
+    let local = Edge::start(&format!("http://{}", regional.address), None).await;
+    local.wait_ready().await;
+
+    let (status, _, body) = local
+        .evaluate(&key, "shop/staging/checkout", json!({}))
+        .await;
+    assert_eq!(
+        (status, &body["reason"]),
+        (StatusCode::OK, &json!("DISABLED"))
+    );
+    control_plane.toggle("staging", true).await;
+    let took = local.wait_for_reason(&key, "staging", "DEFAULT").await;
+    eprintln!("toggle crossed two edges in {took:?}");
+    let (_, _, direct) = regional.evaluate(&key, "shop/staging", json!({})).await;
+    let (_, _, chained) = local.evaluate(&key, "shop/staging", json!({})).await;
+    assert_eq!(direct, chained);
+
+    // Only holders of the edge token may follow an edge.
+    let refused = reqwest::Client::new()
+        .get(format!("http://{}/api/v1/edge/snapshot", regional.address))
+        .bearer_auth("someone-else")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let with_token = reqwest::Client::new()
+        .get(format!("http://{}/api/v1/edge/snapshot", regional.address))
+        .bearer_auth(crate::support::EDGE_TOKEN)
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_token.headers()["content-encoding"], "gzip");
+    let etag = with_token.headers()["etag"].to_str().unwrap().to_owned();
+    let unchanged = reqwest::Client::new()
+        .get(format!("http://{}/api/v1/edge/snapshot", regional.address))
+        .bearer_auth(crate::support::EDGE_TOKEN)
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unchanged.status(), StatusCode::NOT_MODIFIED);
+}

@@ -1,0 +1,60 @@
+//! Header rules of the snapshot protocol, shared by every server that serves snapshots
+//! (the control plane, and edges serving other edges). Plain strings in, so the crate
+//! stays free of any HTTP framework.
+
+/// Whether `Accept-Encoding` header values allow gzip (present, and not `q=0`).
+pub fn accepts_gzip<'a>(accept_encoding: impl IntoIterator<Item = &'a str>) -> bool {
+    accept_encoding
+        .into_iter()
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';');
+            let name = parts.next().unwrap_or_default().trim();
+            let refused = parts.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q == 0.0)
+            });
+            name.eq_ignore_ascii_case("gzip") && !refused
+        })
+}
+
+/// Whether `If-None-Match` header values name one of `etags` (or are `*`). Weak
+/// comparison, as RFC 9110 asks for `If-None-Match`.
+pub fn if_none_match<'a>(if_none_match: impl IntoIterator<Item = &'a str>, etags: &[&str]) -> bool {
+    if_none_match
+        .into_iter()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .any(|tag| tag == "*" || etags.contains(&tag.trim_start_matches("W/")))
+}
+
+/// The validator of a gzip body, derived from the strong validator of the plain one: a
+/// strong ETag names one exact representation, so the two must differ.
+pub fn gzip_etag(etag: &str) -> String {
+    format!("{}-gzip\"", etag.trim_end_matches('"'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gzip_is_used_only_when_accepted() {
+        assert!(!accepts_gzip([]));
+        assert!(accepts_gzip(["br, GZIP;q=0.5"]));
+        assert!(!accepts_gzip(["gzip;q=0, br"]));
+        assert!(!accepts_gzip(["gzip; q=0.000"]));
+        assert!(accepts_gzip(["identity", "gzip"]));
+    }
+
+    #[test]
+    fn if_none_match_accepts_lists_weak_tags_and_stars() {
+        assert!(if_none_match(["\"a\", W/\"b\""], &["\"b\""]));
+        assert!(!if_none_match(["\"a\""], &["\"c\""]));
+        assert!(if_none_match(["*"], &["\"c\""]));
+        assert!(!if_none_match([], &["\"c\""]));
+        assert_eq!(gzip_etag("\"abc\""), "\"abc-gzip\"");
+    }
+}

@@ -67,6 +67,7 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::health::router())
         .merge(routes::evaluate::router())
         .merge(routes::chain::router())
+        .merge(routes::ofrep::router())
         .fallback(routes::unknown_route)
         .layer(DefaultBodyLimit::max(routes::evaluate::MAX_BODY_BYTES))
         .layer(cors)

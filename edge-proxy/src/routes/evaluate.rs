@@ -33,6 +33,8 @@ pub const REVISION_HEADER: HeaderName = HeaderName::from_static("x-togglerino-re
 pub struct SdkKey {
     pub loaded: Arc<Loaded>,
     pub scope: KeyScope,
+    /// The key as presented, for links that must carry it (OFREP event streams).
+    pub presented: String,
 }
 
 impl FromRequestParts<AppState> for SdkKey {
@@ -45,19 +47,27 @@ impl FromRequestParts<AppState> for SdkKey {
             .key_scope(presented)
             .cloned()
             .ok_or(EdgeError::Unauthenticated)?;
-        Ok(SdkKey { loaded, scope })
+        let presented = presented.to_owned();
+        Ok(SdkKey {
+            loaded,
+            scope,
+            presented,
+        })
     }
 }
 
+fn presented_key(parts: &Parts) -> Option<&str> {
+    key_from_headers(&parts.headers)
+}
+
 /// The key from `Authorization: Bearer …` or `X-API-Key`.
-pub fn presented_key(parts: &Parts) -> Option<&str> {
-    let bearer = parts
-        .headers
+pub fn key_from_headers(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let bearer = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     bearer
-        .or_else(|| parts.headers.get("x-api-key").and_then(|v| v.to_str().ok()))
+        .or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()))
         .map(str::trim)
         .filter(|k| !k.is_empty())
 }

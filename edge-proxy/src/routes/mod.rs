@@ -3,6 +3,7 @@
 pub mod chain;
 pub mod evaluate;
 pub mod health;
+pub mod ofrep;
 
 use crate::error::EdgeError;
 

@@ -2,5 +2,6 @@
 //! `run` functions on port-0 listeners, spoken to over HTTP.
 
 mod evaluate;
+mod ofrep;
 mod resilience;
 mod support;

@@ -31,6 +31,9 @@ pub struct AppState {
     pub cors_origins: Arc<Vec<String>>,
     /// The edge token, which downstream edges must present too.
     pub edge_token: Arc<str>,
+    /// SDK streams open now, and the most allowed at once.
+    pub streams: Arc<routes::stream::StreamCount>,
+    pub max_sse_clients: usize,
     /// Flips to true when the edge begins to shut down; streams and sync end then.
     pub closing: watch::Receiver<bool>,
     closer: Arc<watch::Sender<bool>>,
@@ -54,6 +57,8 @@ impl AppState {
             syncer,
             cors_origins: Arc::new(config.cors_origins.clone()),
             edge_token: config.edge_token.as_str().into(),
+            streams: Arc::default(),
+            max_sse_clients: config.max_sse_clients,
             closing,
             closer: Arc::new(closer),
         }
@@ -68,6 +73,7 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::evaluate::router())
         .merge(routes::chain::router())
         .merge(routes::ofrep::router())
+        .merge(routes::stream::router())
         .fallback(routes::unknown_route)
         .layer(DefaultBodyLimit::max(routes::evaluate::MAX_BODY_BYTES))
         .layer(cors)

@@ -4,6 +4,7 @@ pub mod chain;
 pub mod evaluate;
 pub mod health;
 pub mod ofrep;
+pub mod stream;
 
 use crate::error::EdgeError;
 

@@ -4,4 +4,5 @@
 mod evaluate;
 mod ofrep;
 mod resilience;
+mod stream;
 mod support;

@@ -142,6 +142,10 @@ pub struct Edge {
 
 impl Edge {
     pub async fn start(upstream: &str, cache_dir: Option<PathBuf>) -> Edge {
+        Edge::start_with(upstream, cache_dir, &[]).await
+    }
+
+    pub async fn start_with(upstream: &str, cache_dir: Option<PathBuf>, extra: &[&str]) -> Edge {
         let mut args = vec![
             "togglerino-edge".to_owned(),
             "--upstream-url".into(),
@@ -151,6 +155,7 @@ impl Edge {
             "--poll-interval".into(),
             "60s".into(),
         ];
+        args.extend(extra.iter().map(|a| a.to_string()));
         if let Some(dir) = cache_dir {
             args.extend(["--cache-dir".into(), dir.display().to_string()]);
         }

@@ -1,0 +1,208 @@
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use eventsource_stream::{Event, Eventsource};
+use futures_util::{Stream, StreamExt};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+use crate::support::{ControlPlane, Edge};
+
+type Events = std::pin::Pin<
+    Box<
+        dyn Stream<Item = Result<Event, eventsource_stream::EventStreamError<reqwest::Error>>>
+            + Send,
+    >,
+>;
+
+async fn next(events: &mut Events) -> Option<Event> {
+    tokio::time::timeout(Duration::from_secs(10), events.next())
+        .await
+        .expect("an event or the end within 10 s")
+        .map(|e| e.expect("a well-formed event"))
+}
+
+async fn open(edge: &Edge, path: &str) -> (StatusCode, Option<Events>) {
+    let response = reqwest::get(format!("http://{}{path}", edge.address))
+        .await
+        .unwrap();
+    let status = response.status();
+    (
+        status,
+        (status == StatusCode::OK)
+            .then(|| Box::pin(response.bytes_stream().eventsource()) as Events),
+    )
+}
+
+fn encoded(context: Value) -> String {
+    URL_SAFE_NO_PAD.encode(context.to_string())
+}
+
+#[sqlx::test(migrator = "togglerino_control_plane::db::MIGRATOR")]
+async fn sdk_streams_get_the_flags_then_patches_for_what_changed(db: PgPool) {
+    let control_plane = ControlPlane::start(db).await;
+    control_plane
+        .call(
+            "POST",
+            "/api/v1/projects/shop/flags",
+            json!({"key": "banner", "name": "Banner", "type": "string", "default_value": "none"}),
+        )
+        .await;
+    let (key, _) = control_plane.sdk_key("production").await;
+    let edge = Edge::start(&control_plane.url(), None).await;
+    edge.wait_ready().await;
+
+    let context = encoded(json!({"user_id": "u1", "attributes": {"plan": "pro"}}));
+    let (status, events) = open(
+        &edge,
+        &format!("/api/v1/stream/shop/production?context={context}&sdk_key={key}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let mut events = events.unwrap();
+    let first = next(&mut events).await.unwrap();
+    assert_eq!(first.event, "flags");
+    let flags: Value = serde_json::from_str(&first.data).unwrap();
+    assert_eq!(
+        flags["flags"]["checkout"],
+        json!({"value": false, "variant": null, "reason": "DISABLED"})
+    );
+    assert_eq!(flags["flags"]["banner"]["value"], "none");
+    assert_eq!(first.id, flags["revision"].to_string());
+
+    let started = Instant::now();
+    control_plane.toggle("production", true).await;
+    let patch = next(&mut events).await.unwrap();
+    eprintln!("toggle reached the SDK stream in {:?}", started.elapsed());
+    assert_eq!(patch.event, "patch");
+    let data: Value = serde_json::from_str(&patch.data).unwrap();
+    // Only what changed for this client: checkout, not banner.
+    assert_eq!(
+        data["flags"],
+        json!({"checkout": {"value": false, "variant": "off", "reason": "DEFAULT"}})
+    );
+    assert_eq!(data["removed"], json!([]));
+    assert_eq!(patch.id, data["revision"].to_string());
+
+    control_plane
+        .call(
+            "POST",
+            "/api/v1/projects/shop/flags/banner/archive",
+            json!({}),
+        )
+        .await;
+    let removal = next(&mut events).await.unwrap();
+    let data: Value = serde_json::from_str(&removal.data).unwrap();
+    assert_eq!(data["removed"], json!(["banner"]));
+}
+
+#[sqlx::test(migrator = "togglerino_control_plane::db::MIGRATOR")]
+async fn fetch_clients_post_their_context_and_revoked_keys_are_cut_off(db: PgPool) {
+    let control_plane = ControlPlane::start(db).await;
+    let (key, key_id) = control_plane.sdk_key("staging").await;
+    let edge = Edge::start(&control_plane.url(), None).await;
+    edge.wait_ready().await;
+
+    let response = edge
+        .http
+        .post(format!(
+            "http://{}/api/v1/stream/shop/staging",
+            edge.address
+        ))
+        .bearer_auth(&key)
+        .json(&json!({"context": {"user_id": "u1"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut events: Events = Box::pin(response.bytes_stream().eventsource());
+    assert_eq!(next(&mut events).await.unwrap().event, "flags");
+
+    control_plane
+        .call(
+            "DELETE",
+            &format!("/api/v1/projects/shop/environments/staging/sdk-keys/{key_id}"),
+            json!({}),
+        )
+        .await;
+    assert!(
+        next(&mut events).await.is_none(),
+        "the stream of a revoked key ends"
+    );
+}
+
+#[sqlx::test(migrator = "togglerino_control_plane::db::MIGRATOR")]
+async fn streams_refuse_bad_keys_bad_contexts_and_too_many_clients(db: PgPool) {
+    let control_plane = ControlPlane::start(db).await;
+    let (production, _) = control_plane.sdk_key("production").await;
+    let (staging, _) = control_plane.sdk_key("staging").await;
+    let edge = Edge::start_with(&control_plane.url(), None, &["--max-sse-clients", "1"]).await;
+    edge.wait_ready().await;
+
+    assert_eq!(
+        open(&edge, "/api/v1/stream/shop/production").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        open(
+            &edge,
+            &format!("/api/v1/stream/shop/production?sdk_key={staging}")
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN
+    );
+    let garbage = open(
+        &edge,
+        &format!("/api/v1/stream/shop/production?sdk_key={production}&context=%%%"),
+    )
+    .await;
+    assert_eq!(garbage.0, StatusCode::BAD_REQUEST);
+    let mistyped = encoded(json!({"user_id": 42}));
+    let response = reqwest::get(format!(
+        "http://{}/api/v1/stream/shop/production?sdk_key={production}&context={mistyped}",
+        edge.address
+    ))
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        (&body["error"]["code"], &body["error"]["field"]),
+        (&json!("invalid_context"), &json!("user_id"))
+    );
+
+    let (status, first) = open(
+        &edge,
+        &format!("/api/v1/stream/shop/production?sdk_key={production}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = open(
+        &edge,
+        &format!("/api/v1/stream/shop/production?sdk_key={production}"),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "over --max-sse-clients"
+    );
+    drop(first);
+    // The slot comes back once the first client is gone.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, _) = open(
+            &edge,
+            &format!("/api/v1/stream/shop/production?sdk_key={production}"),
+        )
+        .await;
+        if status == StatusCode::OK {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the slot was never released");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

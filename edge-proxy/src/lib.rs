@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod error;
+pub mod metrics;
 pub mod routes;
 pub mod state;
 pub mod sync;
@@ -34,6 +35,7 @@ pub struct AppState {
     /// SDK streams open now, and the most allowed at once.
     pub streams: Arc<routes::stream::StreamCount>,
     pub max_sse_clients: usize,
+    pub metrics: Arc<metrics::Metrics>,
     /// Flips to true when the edge begins to shut down; streams and sync end then.
     pub closing: watch::Receiver<bool>,
     closer: Arc<watch::Sender<bool>>,
@@ -52,6 +54,7 @@ impl AppState {
             config.cache_dir.clone(),
         ));
         let (closer, closing) = watch::channel(false);
+        let syncer_failures = syncer.failures.clone();
         AppState {
             store,
             syncer,
@@ -59,6 +62,7 @@ impl AppState {
             edge_token: config.edge_token.as_str().into(),
             streams: Arc::default(),
             max_sse_clients: config.max_sse_clients,
+            metrics: Arc::new(metrics::Metrics::new(syncer_failures)),
             closing,
             closer: Arc::new(closer),
         }
@@ -74,7 +78,12 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::chain::router())
         .merge(routes::ofrep::router())
         .merge(routes::stream::router())
+        .route("/metrics", axum::routing::get(metrics::scrape))
         .fallback(routes::unknown_route)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .layer(DefaultBodyLimit::max(routes::evaluate::MAX_BODY_BYTES))
         .layer(cors)
         .layer(

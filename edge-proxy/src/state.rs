@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
@@ -134,6 +135,8 @@ impl Loaded {
 /// The current snapshot, shared by every request and replaced by sync.
 pub struct Store {
     current: ArcSwapOption<Loaded>,
+    /// When upstream last gave or confirmed the snapshot, in ms since the Unix epoch.
+    confirmed_at: AtomicU64,
     /// Counts replacements; streams wait on it to learn of new snapshots.
     generation: watch::Sender<u64>,
 }
@@ -142,6 +145,7 @@ impl Default for Store {
     fn default() -> Store {
         Store {
             current: ArcSwapOption::empty(),
+            confirmed_at: AtomicU64::new(0),
             generation: watch::channel(0).0,
         }
     }
@@ -154,7 +158,35 @@ impl Store {
 
     pub fn replace(&self, loaded: Loaded) {
         self.current.store(Some(Arc::new(loaded)));
+        self.confirm();
         self.generation.send_modify(|g| *g += 1);
+    }
+
+    /// Serves a persisted snapshot: in service, but not confirmed by upstream.
+    pub fn restore(&self, loaded: Loaded) {
+        self.current.store(Some(Arc::new(loaded)));
+        self.generation.send_modify(|g| *g += 1);
+    }
+
+    /// Records that upstream just confirmed the snapshot in service is current.
+    pub fn confirm(&self) {
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
+        self.confirmed_at
+            .store(now.as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// How long since upstream last confirmed the snapshot; `None` if it never did
+    /// (nothing loaded, or only the persisted snapshot).
+    pub fn staleness(&self) -> Option<std::time::Duration> {
+        let confirmed = self.confirmed_at.load(Ordering::Relaxed);
+        (confirmed > 0).then(|| {
+            let confirmed = SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(confirmed);
+            SystemTime::now()
+                .duration_since(confirmed)
+                .unwrap_or_default()
+        })
     }
 
     /// Wakes whenever a new snapshot is swapped in.

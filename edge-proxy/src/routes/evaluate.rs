@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -143,12 +143,14 @@ fn with_revision(body: impl IntoResponse, revision: u64) -> Response {
 }
 
 async fn all_flags(
+    State(state): State<AppState>,
     key: SdkKey,
     Path((project, env)): Path<(String, String)>,
     Body(body): Body<EvaluateIn>,
 ) -> Result<Response, EdgeError> {
     let snapshot = scoped(&key, &project, &env)?;
     let evaluations = snapshot.evaluate_all(&body.context);
+    state.metrics.evaluations.inc_by(evaluations.len() as u64);
     let out = AllFlagsOut {
         flags: FlagMap(&evaluations),
         revision: snapshot.revision(),
@@ -157,6 +159,7 @@ async fn all_flags(
 }
 
 async fn one_flag(
+    State(state): State<AppState>,
     key: SdkKey,
     Path((project, env, flag)): Path<(String, String, String)>,
     Body(body): Body<EvaluateIn>,
@@ -165,6 +168,7 @@ async fn one_flag(
     let evaluation = snapshot
         .evaluate(&flag, &body.context)
         .map_err(|_| EdgeError::FlagNotFound(flag.clone()))?;
+    state.metrics.evaluations.inc();
     Ok(with_revision(axum::Json(evaluation), snapshot.revision()))
 }
 

@@ -145,6 +145,7 @@ fn snapshot_for(key: &SdkKey) -> Result<&CompiledSnapshot, EdgeError> {
 }
 
 async fn evaluate_flag(
+    State(state): State<AppState>,
     sdk_key: SdkKey,
     Path(flag): Path<String>,
     body: Bytes,
@@ -162,6 +163,7 @@ async fn evaluate_flag(
             format!("flag {flag:?} was not found"),
         ));
     };
+    state.metrics.evaluations.inc();
     Ok(axum::Json(success(&flag, &evaluation, snapshot.revision())).into_response())
 }
 
@@ -188,6 +190,7 @@ struct BulkMetadata {
 }
 
 async fn evaluate_flags(
+    State(state): State<AppState>,
     sdk_key: SdkKey,
     headers: HeaderMap,
     body: Bytes,
@@ -198,6 +201,7 @@ async fn evaluate_flags(
         Err(bad) => return Ok(bad.respond(None)),
     };
     let evaluations = snapshot.evaluate_all(&context);
+    state.metrics.evaluations.inc_by(evaluations.len() as u64);
     let bulk = Bulk {
         flags: evaluations
             .iter()

@@ -15,6 +15,7 @@ use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 use futures_util::Stream;
+use prometheus_client::metrics::counter::Counter;
 use serde::{Deserialize, Serialize};
 use togglerino_shared::validate::parse_json;
 use togglerino_shared::{EvaluationContext, EvaluationResult};
@@ -148,6 +149,7 @@ fn open(
         .environment(project, environment)
         .ok_or(EdgeError::Forbidden)?;
     let flags = evaluate(snapshot, &context);
+    state.metrics.evaluations.inc_by(flags.len() as u64);
     let first = FlagsEvent {
         flags: &flags,
         revision: snapshot.revision(),
@@ -168,6 +170,7 @@ fn open(
         generations: state.store.subscribe(),
         closing: state.closing.clone(),
         store: Arc::clone(&state.store),
+        evaluations: state.metrics.evaluations.clone(),
         _slot: slot,
     };
     let stream = futures_util::stream::unfold(following, next_event);
@@ -213,6 +216,7 @@ struct Following {
     generations: watch::Receiver<u64>,
     closing: watch::Receiver<bool>,
     store: Arc<Store>,
+    evaluations: Counter,
     _slot: Slot,
 }
 
@@ -237,6 +241,7 @@ async fn next_event(mut f: Following) -> Option<(Result<Event, Infallible>, Foll
                 }
                 f.revision = snapshot.revision();
                 let now = evaluate(snapshot, &f.context);
+                f.evaluations.inc_by(now.len() as u64);
                 let changed: HashMap<String, EvaluationResult> = now
                     .iter()
                     .filter(|(key, result)| {

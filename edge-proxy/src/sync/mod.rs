@@ -7,13 +7,13 @@ pub mod cache;
 use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use bytes::Bytes;
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
+use prometheus_client::metrics::counter::Counter;
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, ETAG, IF_NONE_MATCH};
 use tokio::sync::{Mutex, watch};
@@ -33,7 +33,8 @@ pub struct Syncer {
     cache_dir: Option<PathBuf>,
     /// One pull at a time: a burst of change events costs one round trip, not many.
     pulling: Mutex<()>,
-    pub failures: AtomicU64,
+    /// Failed pulls; exported as a metric.
+    pub failures: Counter,
 }
 
 impl Syncer {
@@ -54,7 +55,7 @@ impl Syncer {
             store,
             cache_dir,
             pulling: Mutex::new(()),
-            failures: AtomicU64::new(0),
+            failures: Counter::default(),
         }
     }
 
@@ -82,7 +83,7 @@ impl Syncer {
         let _one_at_a_time = self.pulling.lock().await;
         let result = self.pull_once().await;
         if let Err(error) = &result {
-            self.failures.fetch_add(1, Ordering::Relaxed);
+            self.failures.inc();
             tracing::warn!(
                 error = format!("{error:#}"),
                 "snapshot sync failed; still serving the previous snapshot"
@@ -104,7 +105,10 @@ impl Syncer {
         }
         let response = request.send().await.context("upstream unreachable")?;
         match response.status() {
-            StatusCode::NOT_MODIFIED => return Ok(false),
+            StatusCode::NOT_MODIFIED => {
+                self.store.confirm();
+                return Ok(false);
+            }
             StatusCode::OK => {}
             status => bail!("upstream answered {status} to the snapshot request"),
         }

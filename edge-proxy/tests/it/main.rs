@@ -2,6 +2,7 @@
 //! `run` functions on port-0 listeners, spoken to over HTTP.
 
 mod evaluate;
+mod interop;
 mod metrics;
 mod ofrep;
 mod resilience;

@@ -2,8 +2,10 @@
 //! for changes, and answers evaluations without ever calling a database. `main.rs`
 //! parses configuration and calls [`run`]; tests call the same [`run`].
 
+pub mod changes;
 pub mod config;
 pub mod error;
+pub mod fanout;
 pub mod metrics;
 pub mod routes;
 pub mod state;
@@ -36,6 +38,8 @@ pub struct AppState {
     pub streams: Arc<routes::stream::StreamCount>,
     pub max_sse_clients: usize,
     pub metrics: Arc<metrics::Metrics>,
+    /// Shared evaluation channels of SDK streams.
+    pub fanout: Arc<fanout::Fanout>,
     /// Flips to true when the edge begins to shut down; streams and sync end then.
     pub closing: watch::Receiver<bool>,
     closer: Arc<watch::Sender<bool>>,
@@ -63,6 +67,7 @@ impl AppState {
             streams: Arc::default(),
             max_sse_clients: config.max_sse_clients,
             metrics: Arc::new(metrics::Metrics::new(syncer_failures)),
+            fanout: Arc::default(),
             closing,
             closer: Arc::new(closer),
         }

@@ -14,6 +14,8 @@ use flate2::write::GzEncoder;
 use sha2::{Digest, Sha256};
 use togglerino_shared::model::{EdgeSnapshot, EnvironmentRevision, SdkKeyKind, sdk_key_hash};
 use togglerino_shared::{CompiledSnapshot, compile};
+
+use crate::changes::Fingerprints;
 use tokio::sync::watch;
 
 /// One complete, validated snapshot as served.
@@ -22,10 +24,16 @@ pub struct Loaded {
     pub etag: Option<String>,
     /// The snapshot exactly as upstream sent it, for persisting.
     pub json: Bytes,
-    environments: HashMap<String, HashMap<String, CompiledSnapshot>>,
+    environments: HashMap<String, HashMap<String, Environment>>,
     keys: HashMap<[u8; 32], KeyScope>,
     gzip: OnceLock<Bytes>,
     pub received_at: SystemTime,
+}
+
+/// One environment as served: compiled for evaluation, fingerprinted for change tracking.
+struct Environment {
+    compiled: CompiledSnapshot,
+    fingerprints: Fingerprints,
 }
 
 /// Where an SDK key may be used.
@@ -41,7 +49,7 @@ impl Loaded {
     pub fn from_json(json: Bytes, etag: Option<String>) -> Result<Loaded, String> {
         let snapshot: EdgeSnapshot =
             serde_json::from_slice(&json).map_err(|e| format!("malformed snapshot: {e}"))?;
-        let mut environments: HashMap<String, HashMap<String, CompiledSnapshot>> = HashMap::new();
+        let mut environments: HashMap<String, HashMap<String, Environment>> = HashMap::new();
         let mut keys = HashMap::new();
         for environment in &snapshot.environments {
             let compiled = compile(environment).map_err(|e| {
@@ -64,7 +72,13 @@ impl Loaded {
             environments
                 .entry(environment.project.clone())
                 .or_default()
-                .insert(environment.environment.clone(), compiled);
+                .insert(
+                    environment.environment.clone(),
+                    Environment {
+                        compiled,
+                        fingerprints: Fingerprints::of(environment),
+                    },
+                );
         }
         Ok(Loaded {
             etag,
@@ -77,7 +91,17 @@ impl Loaded {
     }
 
     pub fn environment(&self, project: &str, environment: &str) -> Option<&CompiledSnapshot> {
-        self.environments.get(project)?.get(environment)
+        Some(&self.environments.get(project)?.get(environment)?.compiled)
+    }
+
+    pub fn fingerprints(&self, project: &str, environment: &str) -> Option<&Fingerprints> {
+        Some(
+            &self
+                .environments
+                .get(project)?
+                .get(environment)?
+                .fingerprints,
+        )
     }
 
     /// The scope of a presented SDK key, if it is valid anywhere.
@@ -119,7 +143,7 @@ impl Loaded {
                         environment_id: format!("{project}/{environment}"),
                         project: project.clone(),
                         environment: environment.clone(),
-                        revision: snapshot.revision(),
+                        revision: snapshot.compiled.revision(),
                     })
             })
             .collect();

@@ -15,7 +15,6 @@ use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 use futures_util::Stream;
-use prometheus_client::metrics::counter::Counter;
 use serde::{Deserialize, Serialize};
 use togglerino_shared::validate::parse_json;
 use togglerino_shared::{EvaluationContext, EvaluationResult};
@@ -23,6 +22,7 @@ use tokio::sync::watch;
 
 use crate::AppState;
 use crate::error::EdgeError;
+use crate::fanout::{Answer, Channel};
 use crate::routes::evaluate::key_from_headers;
 use crate::state::Store;
 
@@ -145,32 +145,35 @@ fn open(
     let slot = Slot::take(&state.streams, state.max_sse_clients).ok_or(EdgeError::Unavailable(
         "too many streaming clients on this edge; retry on another",
     ))?;
-    let snapshot = loaded
-        .environment(project, environment)
+    let channel = state
+        .fanout
+        .join(
+            &state.store,
+            &state.closing,
+            project,
+            environment,
+            context,
+            &state.metrics.evaluations,
+        )
         .ok_or(EdgeError::Forbidden)?;
-    let flags = evaluate(snapshot, &context);
-    state.metrics.evaluations.inc_by(flags.len() as u64);
-    let first = FlagsEvent {
-        flags: &flags,
-        revision: snapshot.revision(),
-    };
+    let mut answers = channel.answers.clone();
+    let last = Arc::clone(&answers.borrow_and_update());
     let first = Event::default()
         .event("flags")
-        .id(snapshot.revision().to_string())
-        .json_data(&first)
+        .id(last.revision.to_string())
+        .json_data(FlagsEvent {
+            flags: &last.flags,
+            revision: last.revision,
+        })
         .expect("evaluations serialize");
     let following = Following {
         first: Some(first),
         key,
-        project: project.to_owned(),
-        environment: environment.to_owned(),
-        context,
-        revision: snapshot.revision(),
-        flags,
-        generations: state.store.subscribe(),
+        last,
+        answers,
         closing: state.closing.clone(),
         store: Arc::clone(&state.store),
-        evaluations: state.metrics.evaluations.clone(),
+        _channel: channel,
         _slot: slot,
     };
     let stream = futures_util::stream::unfold(following, next_event);
@@ -179,17 +182,6 @@ fn open(
             .interval(crate::HEARTBEAT)
             .text("heartbeat"),
     ))
-}
-
-fn evaluate(
-    snapshot: &togglerino_shared::CompiledSnapshot,
-    context: &EvaluationContext,
-) -> HashMap<String, EvaluationResult> {
-    snapshot
-        .evaluate_all(context)
-        .into_iter()
-        .map(|(key, evaluation)| (key.to_owned(), evaluation.to_result()))
-        .collect()
 }
 
 #[derive(Serialize)]
@@ -208,16 +200,47 @@ struct PatchEvent {
 struct Following {
     first: Option<Event>,
     key: String,
-    project: String,
-    environment: String,
-    context: EvaluationContext,
-    revision: u64,
-    flags: HashMap<String, EvaluationResult>,
-    generations: watch::Receiver<u64>,
+    /// The answer this client has seen.
+    last: Arc<Answer>,
+    answers: watch::Receiver<Arc<Answer>>,
     closing: watch::Receiver<bool>,
     store: Arc<Store>,
-    evaluations: Counter,
+    _channel: Arc<Channel>,
     _slot: Slot,
+}
+
+/// What differs between two answers for this client. Normally only the flags the newer
+/// answer re-evaluated are compared; after skipped answers, all of them.
+fn patch(last: &Answer, now: &Answer) -> PatchEvent {
+    let all: Vec<&String>;
+    let candidates: Box<dyn Iterator<Item = &String>> = if now.sequence == last.sequence + 1 {
+        Box::new(now.changed.iter())
+    } else {
+        all = last.flags.keys().chain(now.flags.keys()).collect();
+        Box::new(all.into_iter())
+    };
+    let mut flags = HashMap::new();
+    let mut removed = Vec::new();
+    for key in candidates {
+        match (last.flags.get(key), now.flags.get(key)) {
+            (before, Some(after)) => {
+                let same =
+                    before.is_some_and(|b| b.value == after.value && b.variant == after.variant);
+                if !same {
+                    flags.insert(key.clone(), after.clone());
+                }
+            }
+            (Some(_), None) => removed.push(key.clone()),
+            (None, None) => {}
+        }
+    }
+    removed.sort();
+    removed.dedup();
+    PatchEvent {
+        flags,
+        removed,
+        revision: now.revision,
+    }
 }
 
 async fn next_event(mut f: Following) -> Option<(Result<Event, Infallible>, Following)> {
@@ -230,35 +253,20 @@ async fn next_event(mut f: Following) -> Option<(Result<Event, Infallible>, Foll
         }
         tokio::select! {
             _ = f.closing.changed() => return None,
-            changed = f.generations.changed() => {
+            changed = f.answers.changed() => {
+                // The channel closed: its environment is gone.
                 changed.ok()?;
-                let loaded = f.store.load()?;
-                // A revoked key, or a deleted environment, ends the stream.
-                loaded.key_scope(&f.key)?;
-                let snapshot = loaded.environment(&f.project, &f.environment)?;
-                if snapshot.revision() == f.revision {
+                // A revoked key ends the stream.
+                f.store.load()?.key_scope(&f.key)?;
+                let now = Arc::clone(&f.answers.borrow_and_update());
+                let patch = patch(&f.last, &now);
+                f.last = now;
+                if patch.flags.is_empty() && patch.removed.is_empty() {
                     continue;
                 }
-                f.revision = snapshot.revision();
-                let now = evaluate(snapshot, &f.context);
-                f.evaluations.inc_by(now.len() as u64);
-                let changed: HashMap<String, EvaluationResult> = now
-                    .iter()
-                    .filter(|(key, result)| {
-                        f.flags.get(*key).is_none_or(|before| before.value != result.value || before.variant != result.variant)
-                    })
-                    .map(|(key, result)| (key.clone(), result.clone()))
-                    .collect();
-                let mut removed: Vec<String> = f.flags.keys().filter(|key| !now.contains_key(*key)).cloned().collect();
-                removed.sort();
-                f.flags = now;
-                if changed.is_empty() && removed.is_empty() {
-                    continue;
-                }
-                let patch = PatchEvent { flags: changed, removed, revision: f.revision };
                 let event = Event::default()
                     .event("patch")
-                    .id(f.revision.to_string())
+                    .id(patch.revision.to_string())
                     .json_data(&patch)
                     .expect("evaluations serialize");
                 return Some((Ok(event), f));

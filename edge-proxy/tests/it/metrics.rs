@@ -2,13 +2,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::PgPool;
 
-use crate::support::{ControlPlane, Edge};
-
-fn sample<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
-    text.lines()
-        .find(|l| l.starts_with(prefix))
-        .and_then(|l| l.rsplit(' ').next())
-}
+use crate::support::{ControlPlane, Edge, sample};
 
 #[sqlx::test(migrator = "togglerino_control_plane::db::MIGRATOR")]
 async fn metrics_report_requests_evaluations_streams_and_the_snapshot(db: PgPool) {

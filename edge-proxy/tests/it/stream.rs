@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use crate::support::{ControlPlane, Edge};
+use crate::support::{ControlPlane, Edge, sample};
 
 type Events = std::pin::Pin<
     Box<
@@ -205,4 +205,60 @@ async fn streams_refuse_bad_keys_bad_contexts_and_too_many_clients(db: PgPool) {
         assert!(Instant::now() < deadline, "the slot was never released");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+#[sqlx::test(migrator = "togglerino_control_plane::db::MIGRATOR")]
+async fn identical_contexts_are_evaluated_once_and_only_changed_flags_again(db: PgPool) {
+    let control_plane = ControlPlane::start(db).await;
+    for key in ["f1", "f2", "f3"] {
+        control_plane
+            .call(
+                "POST",
+                "/api/v1/projects/shop/flags",
+                json!({"key": key, "name": key, "type": "boolean", "default_value": false}),
+            )
+            .await;
+    }
+    let (key, _) = control_plane.sdk_key("production").await;
+    let edge = Edge::start(&control_plane.url(), None).await;
+    edge.wait_ready().await;
+    let evaluations = |text: String| {
+        sample(&text, "togglerino_edge_evaluations_total ")
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    };
+
+    let same = encoded(json!({"user_id": "u1", "attributes": {"plan": "pro"}}));
+    let other = encoded(json!({"user_id": "u2"}));
+    let mut streams = Vec::new();
+    for context in [&same, &same, &same, &other] {
+        let (status, events) = open(
+            &edge,
+            &format!("/api/v1/stream/shop/production?context={context}&sdk_key={key}"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        let mut events = events.unwrap();
+        assert_eq!(next(&mut events).await.unwrap().event, "flags");
+        streams.push(events);
+    }
+    // Two distinct contexts, four flags each: three identical streams cost one evaluation.
+    assert_eq!(evaluations(edge.metrics().await), 8);
+
+    control_plane.toggle("production", true).await;
+    for events in &mut streams {
+        let patch = next(events).await.unwrap();
+        let data: Value = serde_json::from_str(&patch.data).unwrap();
+        assert_eq!(
+            data["flags"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .collect::<Vec<_>>(),
+            ["checkout"]
+        );
+    }
+    // One changed flag, re-evaluated once per context.
+    assert_eq!(evaluations(edge.metrics().await), 10);
 }

@@ -237,3 +237,23 @@ impl Edge {
         }
     }
 }
+
+/// The value of the first sample line starting with `prefix` in an edge's metrics.
+pub fn sample<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    text.lines()
+        .find(|l| l.starts_with(prefix))
+        .and_then(|l| l.rsplit(' ').next())
+}
+
+impl Edge {
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(format!("http://{}/metrics", self.address))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+}

@@ -186,6 +186,11 @@ impl CompiledSnapshot {
         self.index.contains_key(key)
     }
 
+    /// Whether flag `key` is archived; `None` when there is no such flag.
+    pub fn is_archived(&self, key: &str) -> Option<bool> {
+        self.index.get(key).map(|&i| self.flags[i].archived)
+    }
+
     /// Every flag key, archived ones included, in snapshot order.
     pub fn flag_keys(&self) -> impl Iterator<Item = &str> {
         self.flags.iter().map(|f| f.key.as_str())

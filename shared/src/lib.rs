@@ -39,6 +39,8 @@
 pub mod engine;
 pub mod http;
 pub mod model;
+#[cfg(feature = "process")]
+pub mod process;
 pub mod validate;
 
 pub use engine::{

@@ -1,6 +1,7 @@
 //! The edge against a real control plane and PostgreSQL: both served by their real
 //! `run` functions on port-0 listeners, spoken to over HTTP.
 
+mod binary;
 mod evaluate;
 mod interop;
 mod metrics;

@@ -112,3 +112,16 @@ async fn a_chained_edge_serves_what_its_upstream_edge_serves(db: PgPool) {
         .unwrap();
     assert_eq!(unchanged.status(), StatusCode::NOT_MODIFIED);
 }
+
+#[sqlx::test(migrator = "togglerino_control_plane::db::MIGRATOR")]
+async fn an_edge_following_one_replica_sees_writes_made_on_another(db: PgPool) {
+    let replica_a = ControlPlane::start(db.clone()).await;
+    let (replica_b, _keep_running) = ControlPlane::replica(db).await;
+    let (key, _) = replica_a.sdk_key("staging").await;
+    let edge = Edge::start(&format!("http://{replica_b}"), None).await;
+    edge.wait_ready().await;
+    edge.wait_for_reason(&key, "staging", "DISABLED").await;
+    replica_a.toggle("staging", true).await;
+    let took = edge.wait_for_reason(&key, "staging", "DEFAULT").await;
+    eprintln!("a write on replica A reached an edge on replica B in {took:?}");
+}

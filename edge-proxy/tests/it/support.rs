@@ -19,7 +19,8 @@ pub struct ControlPlane {
 }
 
 impl ControlPlane {
-    pub async fn start(db: PgPool) -> ControlPlane {
+    /// Another control-plane process on the same database, serving on its own port.
+    pub async fn replica(db: PgPool) -> (SocketAddr, oneshot::Sender<()>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let settings = togglerino_control_plane::Settings {
@@ -34,6 +35,11 @@ impl ControlPlane {
                 let _ = stopped.await;
             },
         ));
+        (address, stop)
+    }
+
+    pub async fn start(db: PgPool) -> ControlPlane {
+        let (address, stop) = ControlPlane::replica(db).await;
         let http = reqwest::Client::builder()
             .cookie_store(true)
             .build()

@@ -25,7 +25,8 @@ async def client(edge, index, connected, patched):
     url = urllib.parse.urlparse(edge)
     # Ten distinct contexts: shared evaluation is part of what is measured.
     context = base64.urlsafe_b64encode(json.dumps({"user_id": f"user-{index % 10}"}).encode()).decode().rstrip("=")
-    reader, writer = await asyncio.open_connection(url.hostname, url.port)
+    # A first `flags` event with thousands of flags is one long line.
+    reader, writer = await asyncio.open_connection(url.hostname, url.port, limit=64 * 1024 * 1024)
     path = f"/api/v1/stream/bench/production?context={context}&sdk_key={SDK_KEY}"
     writer.write(f"GET {path} HTTP/1.1\r\nHost: {url.netloc}\r\nAccept: text/event-stream\r\n\r\n".encode())
     await writer.drain()

@@ -27,7 +27,6 @@ pub struct Loaded {
     environments: HashMap<String, HashMap<String, Environment>>,
     keys: HashMap<[u8; 32], KeyScope>,
     gzip: OnceLock<Bytes>,
-    pub received_at: SystemTime,
 }
 
 /// One environment as served: compiled for evaluation, fingerprinted for change tracking.
@@ -86,7 +85,6 @@ impl Loaded {
             environments,
             keys,
             gzip: OnceLock::new(),
-            received_at: SystemTime::now(),
         })
     }
 

@@ -30,6 +30,60 @@ pub fn if_none_match<'a>(if_none_match: impl IntoIterator<Item = &'a str>, etags
         .any(|tag| tag == "*" || etags.contains(&tag.trim_start_matches("W/")))
 }
 
+/// The answer to `GET /api/v1/edge/snapshot`, served by control planes and by edges to
+/// downstream edges alike: 304 when `If-None-Match` names either representation's
+/// validator, else the JSON (gzipped when accepted), with `ETag`, `Vary` and
+/// `Cache-Control`. `gzip` is only called when a gzipped body is sent.
+#[cfg(feature = "process")]
+pub fn snapshot_response(
+    headers: &axum::http::HeaderMap,
+    etag: &str,
+    json: bytes_of::Bytes,
+    gzip: impl FnOnce() -> bytes_of::Bytes,
+) -> axum::response::Response {
+    use axum::http::header::{
+        ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY,
+    };
+    use axum::http::{HeaderName, HeaderValue, StatusCode};
+    use axum::response::IntoResponse;
+
+    let values = |name: HeaderName| {
+        headers
+            .get_all(name)
+            .into_iter()
+            .filter_map(|v| v.to_str().ok())
+    };
+    let gzipped_etag = gzip_etag(etag);
+    let wants_gzip = accepts_gzip(values(ACCEPT_ENCODING));
+    let mut response = if if_none_match(values(IF_NONE_MATCH), &[etag, &gzipped_etag]) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let body = if wants_gzip { gzip() } else { json };
+        let mut response = body.into_response();
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if wants_gzip {
+            headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
+        response
+    };
+    let served = if wants_gzip {
+        gzipped_etag
+    } else {
+        etag.to_owned()
+    };
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&served) {
+        headers.insert(ETAG, value);
+    }
+    headers.insert(VARY, HeaderValue::from_static("accept-encoding"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+#[cfg(feature = "process")]
+use axum::body as bytes_of;
+
 /// The validator of a gzip body, derived from the strong validator of the plain one: a
 /// strong ETag names one exact representation, so the two must differ.
 pub fn gzip_etag(etag: &str) -> String {

@@ -9,16 +9,13 @@ use std::time::Duration;
 use arc_swap::ArcSwapOption;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::header::{
-    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY,
-};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
-use togglerino_shared::http::{accepts_gzip, gzip_etag, if_none_match};
+use togglerino_shared::http::snapshot_response;
 use togglerino_shared::model::{
     ChangeEvent, EdgeSnapshot, EnvironmentRevision, RevisionsEvent, stream_events,
 };
@@ -70,10 +67,6 @@ impl Cached {
             etag,
         })
     }
-
-    fn gzip_etag(&self) -> String {
-        gzip_etag(&self.etag)
-    }
 }
 
 /// Every environment's snapshot. Send `If-None-Match` with the last `ETag` to get 304
@@ -104,47 +97,13 @@ async fn snapshot(
     };
     tx.commit().await?;
 
-    let gzip = accepts_gzip(header_values(&headers, ACCEPT_ENCODING));
-    let etag = if gzip {
-        cached.gzip_etag()
-    } else {
-        cached.etag.clone()
-    };
-    let validators = [cached.etag.as_str(), &cached.gzip_etag()];
-    let mut response = if if_none_match(header_values(&headers, IF_NONE_MATCH), &validators) {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        let body = if gzip {
-            cached.gzip.clone()
-        } else {
-            cached.json.clone()
-        };
-        let mut response = body.into_response();
-        response
-            .headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        if gzip {
-            response
-                .headers_mut()
-                .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        }
-        response
-    };
-    let headers = response.headers_mut();
-    headers.insert(
-        ETAG,
-        HeaderValue::from_str(&etag).expect("hex is a valid header"),
-    );
-    headers.insert(VARY, HeaderValue::from_static("accept-encoding"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    Ok(response)
-}
-
-fn header_values(headers: &HeaderMap, name: HeaderName) -> impl Iterator<Item = &str> {
-    headers
-        .get_all(name)
-        .into_iter()
-        .filter_map(|v| v.to_str().ok())
+    let gzipped = cached.gzip.clone();
+    Ok(snapshot_response(
+        &headers,
+        &cached.etag,
+        cached.json.clone(),
+        || gzipped,
+    ))
 }
 
 /// Server-Sent Events telling an edge when to pull the snapshot again. The first event,

@@ -5,18 +5,15 @@ use std::convert::Infallible;
 
 use axum::Router;
 use axum::extract::{FromRequestParts, State};
-use axum::http::header::{
-    ACCEPT_ENCODING, AUTHORIZATION, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG,
-    IF_NONE_MATCH, VARY,
-};
+use axum::http::HeaderMap;
+use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::Response;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::Stream;
 use subtle::ConstantTimeEq;
-use togglerino_shared::http::{accepts_gzip, gzip_etag, if_none_match};
+use togglerino_shared::http::snapshot_response;
 use togglerino_shared::model::{ChangeEvent, RevisionsEvent, stream_events};
 use tokio::sync::watch;
 
@@ -56,13 +53,6 @@ impl FromRequestParts<AppState> for Downstream {
     }
 }
 
-fn values(headers: &HeaderMap, name: HeaderName) -> impl Iterator<Item = &str> {
-    headers
-        .get_all(name)
-        .into_iter()
-        .filter_map(|v| v.to_str().ok())
-}
-
 async fn snapshot(
     State(state): State<AppState>,
     _: Downstream,
@@ -70,35 +60,13 @@ async fn snapshot(
 ) -> Result<Response, EdgeError> {
     let loaded = state.store.load().ok_or(EdgeError::NotReady)?;
     let etag = loaded.etag();
-    let gzip = accepts_gzip(values(&headers, ACCEPT_ENCODING));
-    let validators = [etag.as_str(), &gzip_etag(&etag)];
-    let mut response = if if_none_match(values(&headers, IF_NONE_MATCH), &validators) {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        let body = if gzip {
-            loaded.gzip().clone()
-        } else {
-            loaded.json.clone()
-        };
-        let mut response = body.into_response();
-        response
-            .headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        if gzip {
-            response
-                .headers_mut()
-                .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        }
-        response
-    };
-    let served_etag = if gzip { gzip_etag(&etag) } else { etag };
-    let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&served_etag) {
-        headers.insert(ETAG, value);
-    }
-    headers.insert(VARY, HeaderValue::from_static("accept-encoding"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    Ok(response)
+    let gzip = || loaded.gzip().clone();
+    Ok(snapshot_response(
+        &headers,
+        &etag,
+        loaded.json.clone(),
+        gzip,
+    ))
 }
 
 /// `revisions` first (skipped when `Last-Event-ID` already names the snapshot in

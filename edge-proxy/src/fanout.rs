@@ -140,6 +140,7 @@ impl Follower {
         let mut generations = store.subscribe();
         loop {
             tokio::select! {
+                biased;
                 _ = &mut stopped => return,
                 _ = closing.changed() => return,
                 changed = generations.changed() => {

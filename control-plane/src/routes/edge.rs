@@ -160,6 +160,8 @@ async fn next_event(mut following: Following) -> Option<(Result<Event, Infallibl
         return None;
     }
     let event = tokio::select! {
+        // Shutting down wins over anything still queued.
+        biased;
         _ = following.closing.changed() => return None,
         received = following.receiver.recv() => match received {
             Ok(FeedEvent::Change { environment_id, revision, seq }) => {

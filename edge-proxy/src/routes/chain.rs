@@ -126,6 +126,8 @@ async fn next_event(mut f: Following) -> Option<(Result<Event, Infallible>, Foll
             return None;
         }
         tokio::select! {
+            // Shutting down wins over a change arriving at the same time.
+            biased;
             _ = f.closing.changed() => return None,
             changed = f.generations.changed() => {
                 changed.ok()?;

@@ -328,6 +328,8 @@ async fn next_refetch(mut f: Following) -> Option<(Result<Event, Infallible>, Fo
             return None;
         }
         tokio::select! {
+            // Shutting down wins over a change arriving at the same time.
+            biased;
             _ = f.closing.changed() => return None,
             changed = f.generations.changed() => {
                 changed.ok()?;

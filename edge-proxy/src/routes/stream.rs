@@ -252,6 +252,8 @@ async fn next_event(mut f: Following) -> Option<(Result<Event, Infallible>, Foll
             return None;
         }
         tokio::select! {
+            // Shutting down wins over a change arriving at the same time.
+            biased;
             _ = f.closing.changed() => return None,
             changed = f.answers.changed() => {
                 // The channel closed: its environment is gone.

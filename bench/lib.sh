@@ -5,7 +5,8 @@ bench_work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$bench_work"' EXIT
 
 build_release() {
-  cargo build --release --locked -p togglerino-control-plane -p togglerino-edge-proxy
+  cargo build --release --locked -p togglerino-control-plane -p togglerino-edge-proxy \
+    --bins --example sse-load
 }
 
 # start_control_plane FLAGS: sets EDGE_TOKEN and SDK_KEY.

@@ -1,0 +1,172 @@
+//! Toggle-to-client propagation: opens CLIENTS SDK streams spread over the given edges,
+//! toggles one flag through the control plane, and reports how long each client took to
+//! receive its patch, measured from the moment the toggle request was sent.
+//!
+//! One thread, plain sockets and a line reader per stream: the load generator shares the
+//! machine with what it measures, so it must cost as little as possible.
+//!
+//! Usage: cargo run --release -p togglerino-edge-proxy --example sse-load --
+//!          CONTROL_PLANE_URL SDK_KEY CLIENTS EDGE_URL [EDGE_URL...]
+//! Needs the control plane's admin credentials from setup.py (bench@example.com).
+
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+const FLAG: &str = "flag-00000";
+
+/// What a client reports to the conductor.
+enum Report {
+    Connected,
+    Patched(Instant),
+    Failed(String),
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [control_plane, sdk_key, clients, edges @ ..] = args.as_slice() else {
+        anyhow::bail!("usage: sse-load CONTROL_PLANE_URL SDK_KEY CLIENTS EDGE_URL...");
+    };
+    anyhow::ensure!(!edges.is_empty(), "name at least one edge");
+    let clients: usize = clients.parse()?;
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(run(control_plane, sdk_key, clients, edges))
+}
+
+async fn run(
+    control_plane: &str,
+    sdk_key: &str,
+    clients: usize,
+    edges: &[String],
+) -> anyhow::Result<()> {
+    let (reports, mut received) = mpsc::unbounded_channel();
+    for index in 0..clients {
+        let edge = edges[index % edges.len()]
+            .trim_start_matches("http://")
+            .to_owned();
+        // Ten distinct contexts: shared evaluation is part of what is measured.
+        let context =
+            URL_SAFE_NO_PAD.encode(json!({"user_id": format!("user-{}", index % 10)}).to_string());
+        let path = format!("/api/v1/stream/bench/production?context={context}&sdk_key={sdk_key}");
+        let reports = reports.clone();
+        tokio::spawn(async move {
+            if let Err(error) = client(&edge, &path, &reports).await {
+                let _ = reports.send(Report::Failed(format!("{error:#}")));
+            }
+        });
+        // Connect in waves, as a fleet of SDKs would, not in one SYN flood.
+        if index % 200 == 199 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let mut connected = 0;
+    while connected < clients {
+        match tokio::time::timeout(Duration::from_secs(120), received.recv()).await? {
+            Some(Report::Connected) => connected += 1,
+            Some(Report::Failed(error)) => anyhow::bail!("a client failed: {error}"),
+            _ => anyhow::bail!("a client ended early"),
+        }
+    }
+    println!("{clients} clients connected to {} edges", edges.len());
+    // Let the edges settle after the connection storm before measuring.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let started = toggle(control_plane).await?;
+    eprintln!("toggled at {:?}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH));
+    let mut delays = Vec::with_capacity(clients);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while delays.len() < clients {
+        match tokio::time::timeout_at(deadline, received.recv()).await {
+            Ok(Some(Report::Patched(at))) => delays.push(at.duration_since(started)),
+            Ok(Some(Report::Failed(error))) => anyhow::bail!("a client failed: {error}"),
+            Ok(_) | Err(_) => break,
+        }
+    }
+    anyhow::ensure!(!delays.is_empty(), "no client received the patch");
+    delays.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let quantile = |q: f64| ms(delays[((q * delays.len() as f64) as usize).min(delays.len() - 1)]);
+    let mean = delays.iter().map(|d| ms(*d)).sum::<f64>() / delays.len() as f64;
+    println!(
+        "patched {}/{clients} clients: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, mean {mean:.1} ms",
+        delays.len(),
+        quantile(0.5),
+        quantile(0.99),
+        ms(*delays.last().expect("not empty")),
+    );
+    Ok(())
+}
+
+/// One SDK stream: reports its first `flags` event, then the first patch naming FLAG.
+async fn client(
+    edge: &str,
+    path: &str,
+    reports: &mpsc::UnboundedSender<Report>,
+) -> anyhow::Result<()> {
+    let mut socket = TcpStream::connect(edge).await?;
+    socket
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: {edge}\r\nAccept: text/event-stream\r\n\r\n")
+                .as_bytes(),
+        )
+        .await?;
+    let mut lines = BufReader::new(socket);
+    let mut line = String::new();
+    let mut event = String::new();
+    loop {
+        line.clear();
+        if lines.read_line(&mut line).await? == 0 {
+            anyhow::bail!("the edge closed the stream");
+        }
+        if let Some(name) = line.strip_prefix("event: ") {
+            event = name.trim_end().to_owned();
+            if event == "flags" {
+                let _ = reports.send(Report::Connected);
+            }
+        } else if event == "patch" && line.starts_with("data: ") && line.contains(FLAG) {
+            let _ = reports.send(Report::Patched(Instant::now()));
+            // Stay connected: closing thousands of streams would load the edges while
+            // other clients still wait for their patch.
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// Flips FLAG in production as the benchmark's admin; returns when the request was sent.
+async fn toggle(control_plane: &str) -> anyhow::Result<Instant> {
+    let http = reqwest::Client::builder().cookie_store(true).build()?;
+    let login: Value = http
+        .post(format!("{control_plane}/api/v1/auth/login"))
+        .json(&json!({"email": "bench@example.com", "password": "bench-password"}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let csrf = login["csrf_token"].as_str().unwrap_or_default().to_owned();
+    let path =
+        format!("{control_plane}/api/v1/projects/bench/flags/{FLAG}/environments/production");
+    let config: Value = http
+        .get(&path)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let enabled = !config["enabled"].as_bool().unwrap_or(false);
+    let started = Instant::now();
+    http.post(format!("{path}/toggle"))
+        .header("x-csrf-token", csrf)
+        .json(&json!({"enabled": enabled, "version": config["version"]}))
+        .send()
+        .await?
+        .error_for_status()?;
+    Ok(started)
+}

@@ -3,12 +3,16 @@
 //! flags whose answers may have changed.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+
+use bytes::Bytes;
+use serde::Serialize;
 
 use prometheus_client::metrics::counter::Counter;
 use togglerino_shared::{CompiledSnapshot, EvaluationContext, EvaluationResult};
 use tokio::sync::{oneshot, watch};
 
+use crate::sse;
 use crate::state::{Loaded, Store};
 
 /// One evaluation of every flag for one context.
@@ -19,6 +23,29 @@ pub struct Answer {
     pub flags: Arc<HashMap<String, EvaluationResult>>,
     /// Flags re-evaluated (or removed) since the previous answer.
     pub changed: HashSet<String>,
+    /// The `flags` event for this answer, framed once for every stream that opens on it.
+    flags_frame: OnceLock<Bytes>,
+}
+
+#[derive(Serialize)]
+struct FlagsEvent<'a> {
+    flags: &'a HashMap<String, EvaluationResult>,
+    revision: u64,
+}
+
+impl Answer {
+    /// The first event of a stream: every flag's evaluation.
+    pub fn flags_frame(&self) -> Bytes {
+        self.flags_frame
+            .get_or_init(|| {
+                let event = FlagsEvent {
+                    flags: &self.flags,
+                    revision: self.revision,
+                };
+                sse::frame("flags", &self.revision.to_string(), &event)
+            })
+            .clone()
+    }
 }
 
 /// Subscribers of one channel hold it; the last one to go stops its task.
@@ -87,6 +114,7 @@ impl Fanout {
             revision: snapshot.revision(),
             flags: Arc::new(flags),
             changed: HashSet::new(),
+            flags_frame: OnceLock::new(),
         };
         let (sender, answers) = watch::channel(Arc::new(first));
         let (stop, stopped) = oneshot::channel();
@@ -184,6 +212,7 @@ impl Follower {
                 revision: snapshot.revision(),
                 flags: Arc::new(flags),
                 changed,
+                flags_frame: OnceLock::new(),
             };
             if sender.send(Arc::new(answer)).is_err() {
                 return;

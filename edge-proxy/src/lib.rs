@@ -8,6 +8,7 @@ pub mod error;
 pub mod fanout;
 pub mod metrics;
 pub mod routes;
+pub mod sse;
 pub mod state;
 pub mod sync;
 

@@ -33,12 +33,12 @@ pub fn if_none_match<'a>(if_none_match: impl IntoIterator<Item = &'a str>, etags
 /// The answer to `GET /api/v1/edge/snapshot`, served by control planes and by edges to
 /// downstream edges alike: 304 when `If-None-Match` names either representation's
 /// validator, else the JSON (gzipped when accepted), with `ETag`, `Vary` and
-/// `Cache-Control`. `gzip` is only called when a gzipped body is sent.
+/// `Cache-Control`. Each body is only made when it is sent.
 #[cfg(feature = "process")]
 pub fn snapshot_response(
     headers: &axum::http::HeaderMap,
     etag: &str,
-    json: bytes_of::Bytes,
+    json: impl FnOnce() -> bytes_of::Bytes,
     gzip: impl FnOnce() -> bytes_of::Bytes,
 ) -> axum::response::Response {
     use axum::http::header::{
@@ -58,7 +58,7 @@ pub fn snapshot_response(
     let mut response = if if_none_match(values(IF_NONE_MATCH), &[etag, &gzipped_etag]) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        let body = if wants_gzip { gzip() } else { json };
+        let body = if wants_gzip { gzip() } else { json() };
         let mut response = body.into_response();
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));

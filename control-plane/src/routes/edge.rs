@@ -97,12 +97,11 @@ async fn snapshot(
     };
     tx.commit().await?;
 
-    let gzipped = cached.gzip.clone();
     Ok(snapshot_response(
         &headers,
         &cached.etag,
-        cached.json.clone(),
-        || gzipped,
+        || cached.json.clone(),
+        || cached.gzip.clone(),
     ))
 }
 

@@ -60,12 +60,11 @@ async fn snapshot(
 ) -> Result<Response, EdgeError> {
     let loaded = state.store.load().ok_or(EdgeError::NotReady)?;
     let etag = loaded.etag();
-    let gzip = || loaded.gzip().clone();
     Ok(snapshot_response(
         &headers,
         &etag,
-        loaded.json.clone(),
-        gzip,
+        || loaded.json(),
+        || loaded.gzip(),
     ))
 }
 

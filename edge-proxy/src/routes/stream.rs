@@ -2,7 +2,6 @@
 //! just what changed for that context whenever the environment gets a new snapshot.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -10,11 +9,10 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::Response;
 use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
-use futures_util::Stream;
 use serde::{Deserialize, Serialize};
 use togglerino_shared::validate::parse_json;
 use togglerino_shared::{EvaluationContext, EvaluationResult};
@@ -24,6 +22,7 @@ use crate::AppState;
 use crate::error::EdgeError;
 use crate::fanout::{Answer, Channel};
 use crate::routes::evaluate::key_from_headers;
+use crate::sse;
 use crate::state::Store;
 
 pub fn router() -> Router<AppState> {
@@ -84,7 +83,7 @@ async fn open_get(
     Path((project, env)): Path<(String, String)>,
     Query(query): Query<StreamQuery>,
     headers: HeaderMap,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, EdgeError> {
+) -> Result<Response, EdgeError> {
     let context = match &query.context {
         None => EvaluationContext::default(),
         Some(encoded) => {
@@ -108,7 +107,7 @@ async fn open_post(
     Query(query): Query<StreamQuery>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, EdgeError> {
+) -> Result<Response, EdgeError> {
     let body = if body.iter().all(u8::is_ascii_whitespace) {
         Bytes::from_static(b"{}")
     } else {
@@ -135,7 +134,7 @@ fn open(
     project: &str,
     environment: &str,
     context: EvaluationContext,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>> + use<>>, EdgeError> {
+) -> Result<Response, EdgeError> {
     let key = key.ok_or(EdgeError::Unauthenticated)?;
     let loaded = state.store.load().ok_or(EdgeError::NotReady)?;
     let scope = loaded.key_scope(&key).ok_or(EdgeError::Unauthenticated)?;
@@ -158,16 +157,8 @@ fn open(
         .ok_or(EdgeError::Forbidden)?;
     let mut answers = channel.answers.clone();
     let last = Arc::clone(&answers.borrow_and_update());
-    let first = Event::default()
-        .event("flags")
-        .id(last.revision.to_string())
-        .json_data(FlagsEvent {
-            flags: &last.flags,
-            revision: last.revision,
-        })
-        .expect("evaluations serialize");
     let following = Following {
-        first: Some(first),
+        first: Some(last.flags_frame()),
         key,
         last,
         answers,
@@ -176,18 +167,8 @@ fn open(
         _channel: channel,
         _slot: slot,
     };
-    let stream = futures_util::stream::unfold(following, next_event);
-    Ok(Sse::new(stream).keep_alive(
-        KeepAlive::new()
-            .interval(crate::HEARTBEAT)
-            .text("heartbeat"),
-    ))
-}
-
-#[derive(Serialize)]
-struct FlagsEvent<'a> {
-    flags: &'a HashMap<String, EvaluationResult>,
-    revision: u64,
+    let events = futures_util::stream::unfold(following, next_event);
+    Ok(sse::response(events, crate::HEARTBEAT))
 }
 
 #[derive(Serialize)]
@@ -198,7 +179,7 @@ struct PatchEvent {
 }
 
 struct Following {
-    first: Option<Event>,
+    first: Option<Bytes>,
     key: String,
     /// The answer this client has seen.
     last: Arc<Answer>,
@@ -243,9 +224,9 @@ fn patch(last: &Answer, now: &Answer) -> PatchEvent {
     }
 }
 
-async fn next_event(mut f: Following) -> Option<(Result<Event, Infallible>, Following)> {
+async fn next_event(mut f: Following) -> Option<(Bytes, Following)> {
     if let Some(first) = f.first.take() {
-        return Some((Ok(first), f));
+        return Some((first, f));
     }
     loop {
         if *f.closing.borrow() {
@@ -266,12 +247,8 @@ async fn next_event(mut f: Following) -> Option<(Result<Event, Infallible>, Foll
                 if patch.flags.is_empty() && patch.removed.is_empty() {
                     continue;
                 }
-                let event = Event::default()
-                    .event("patch")
-                    .id(patch.revision.to_string())
-                    .json_data(&patch)
-                    .expect("evaluations serialize");
-                return Some((Ok(event), f));
+                let event = sse::frame("patch", &patch.revision.to_string(), &patch);
+                return Some((event, f));
             }
         }
     }

@@ -4,7 +4,8 @@ use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-const FILE: &str = "snapshot.json";
+/// The snapshot as upstream sent it: gzipped JSON, or JSON.
+const FILE: &str = "snapshot";
 
 fn file(dir: &Path) -> PathBuf {
     dir.join(FILE)
@@ -44,7 +45,7 @@ mod tests {
         persist(&dir, b"{\"first\": true}").unwrap();
         persist(&dir, b"{\"second\": true}").unwrap();
         assert_eq!(load(&dir).unwrap().unwrap(), b"{\"second\": true}");
-        assert!(!dir.join(".snapshot.json.tmp").exists());
+        assert!(!dir.join(".snapshot.tmp").exists());
         fs::remove_dir_all(&dir).unwrap();
     }
 }

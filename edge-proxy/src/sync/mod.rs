@@ -4,18 +4,16 @@
 
 pub mod cache;
 
-use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use bytes::Bytes;
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
 use prometheus_client::metrics::counter::Counter;
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, ETAG, IF_NONE_MATCH};
+use reqwest::header::{ACCEPT_ENCODING, ETAG, IF_NONE_MATCH};
 use tokio::sync::{Mutex, watch};
 
 use crate::state::{Loaded, Store};
@@ -63,7 +61,7 @@ impl Syncer {
     pub fn restore(&self) {
         let Some(dir) = &self.cache_dir else { return };
         match cache::load(dir) {
-            Ok(Some(json)) => match Loaded::from_json(json.into(), None) {
+            Ok(Some(json)) => match Loaded::from_body(json.into(), None) {
                 Ok(loaded) => {
                     tracing::info!(
                         environments = loaded.environment_count(),
@@ -117,23 +115,20 @@ impl Syncer {
             .get(ETAG)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let gzipped = response
-            .headers()
-            .get(CONTENT_ENCODING)
-            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
         let body = response
             .bytes()
             .await
             .context("snapshot download broke off")?;
-        let json = if gzipped { gunzip(&body)? } else { body };
-        let loaded = Loaded::from_json(json.clone(), etag).map_err(anyhow::Error::msg)?;
+        // reqwest does not decompress (no such feature enabled): the body stays as sent,
+        // and `Loaded` keeps it compressed.
+        let loaded = Loaded::from_body(body.clone(), etag).map_err(anyhow::Error::msg)?;
         tracing::info!(
             environments = loaded.environment_count(),
             "new snapshot in service"
         );
         self.store.replace(loaded);
         if let Some(dir) = self.cache_dir.clone() {
-            let written = tokio::task::spawn_blocking(move || cache::persist(&dir, &json)).await;
+            let written = tokio::task::spawn_blocking(move || cache::persist(&dir, &body)).await;
             match written {
                 Ok(Ok(())) => {}
                 Ok(Err(error)) => tracing::warn!(%error, "cannot persist the snapshot"),
@@ -213,14 +208,6 @@ impl Syncer {
             let _ = self.pull().await;
         }
     }
-}
-
-fn gunzip(body: &[u8]) -> anyhow::Result<Bytes> {
-    let mut json = Vec::new();
-    flate2::read::GzDecoder::new(body)
-        .read_to_end(&mut json)
-        .context("malformed gzip body")?;
-    Ok(json.into())
 }
 
 /// Between half and all of `wait`, so edges that lost upstream together do not all

@@ -16,7 +16,7 @@ async fn the_edge_keeps_serving_when_upstream_dies_and_restarts_from_its_cache(d
     edge.wait_ready().await;
     edge.wait_for_reason(&key, "production", "DEFAULT").await;
     assert!(
-        cache.path().join("snapshot.json").exists(),
+        cache.path().join("snapshot").exists(),
         "the snapshot was persisted"
     );
 

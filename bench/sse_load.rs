@@ -79,10 +79,6 @@ async fn run(
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     let started = toggle(control_plane).await?;
-    eprintln!(
-        "toggled at {:?}",
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)
-    );
     let mut delays = Vec::with_capacity(clients);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while delays.len() < clients {

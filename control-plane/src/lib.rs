@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod dashboard;
 pub mod db;
 pub mod error;
 pub mod extract;
@@ -41,7 +42,7 @@ pub fn app(state: AppState) -> Router {
                 async move { axum::Json(openapi) }
             }),
         )
-        .fallback(routes::unknown_route)
+        .fallback(dashboard::fallback)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
         .layer(cors)

@@ -4,6 +4,7 @@
 mod audit;
 mod auth;
 mod binary;
+mod dashboard;
 mod edge;
 mod flags;
 mod openapi;

@@ -1,0 +1,50 @@
+import { Navigate, Route, Routes } from "react-router-dom";
+import { useQuery } from "@tanstack/react-query";
+
+import { api } from "./api/client";
+import { AuthProvider, useMe } from "./auth";
+import { Failed, Loading } from "./components/ui";
+import { Layout } from "./components/Layout";
+import { AccountPage } from "./pages/AccountPage";
+import { FlagsPage } from "./pages/FlagsPage";
+import { LoginPage } from "./pages/LoginPage";
+import { ProjectsPage } from "./pages/ProjectsPage";
+import { SetupPage } from "./pages/SetupPage";
+
+/** Setup while no user exists, login while signed out, the dashboard otherwise. */
+export function App() {
+  const status = useQuery({
+    queryKey: ["auth-status"],
+    queryFn: () => api.get<{ setup_required: boolean }>("/auth/status"),
+  });
+  const me = useMe();
+  if (status.isPending || me.isPending) return <Loading what="Togglerino" />;
+  if (status.isError) return <Failed error={status.error} retry={() => void status.refetch()} />;
+  if (me.isError) return <Failed error={me.error} retry={() => void me.refetch()} />;
+  if (status.data.setup_required) {
+    return (
+      <Routes>
+        <Route path="*" element={<SetupPage />} />
+      </Routes>
+    );
+  }
+  if (!me.data) {
+    return (
+      <Routes>
+        <Route path="*" element={<LoginPage />} />
+      </Routes>
+    );
+  }
+  return (
+    <AuthProvider me={me.data}>
+      <Routes>
+        <Route element={<Layout />}>
+          <Route index element={<ProjectsPage />} />
+          <Route path="projects/:project/flags" element={<FlagsPage />} />
+          <Route path="account" element={<AccountPage />} />
+          <Route path="*" element={<Navigate to="/" replace />} />
+        </Route>
+      </Routes>
+    </AuthProvider>
+  );
+}

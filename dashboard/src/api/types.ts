@@ -1,0 +1,74 @@
+// The control plane's wire types, as its OpenAPI document (/api/v1/openapi.json)
+// describes them. Only what the dashboard reads or writes.
+
+export type Role = "admin" | "editor" | "viewer";
+
+export interface User {
+  id: string;
+  email: string;
+  role: Role;
+  created_at: string;
+}
+
+export interface Session {
+  user: User;
+  csrf_token: string;
+}
+
+export interface Me {
+  type: "user" | "api_token";
+  id: string;
+  name: string;
+  role: Role;
+  csrf_token?: string;
+}
+
+export interface Project {
+  id: string;
+  key: string;
+  name: string;
+  description: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface Environment {
+  id: string;
+  key: string;
+  name: string;
+  revision: number;
+}
+
+export type FlagType = "boolean" | "string" | "number" | "json";
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+export interface Flag {
+  id: string;
+  key: string;
+  name: string;
+  description: string;
+  type: FlagType;
+  default_value: JsonValue;
+  tags: string[];
+  archived: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface FlagSummary {
+  flag: Flag;
+  environments: Record<string, { enabled: boolean; version: number }>;
+}
+
+export interface NewFlag {
+  key: string;
+  name: string;
+  description: string;
+  type: FlagType;
+  default_value: JsonValue;
+  tags: string[];
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string; field?: string; [extra: string]: unknown };
+}

@@ -1,0 +1,115 @@
+import { useState, type FormEvent } from "react";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+
+import { api, seg } from "../api/client";
+import type { Flag, FlagType, JsonValue } from "../api/types";
+import { keyFromName, keyProblem } from "../keys";
+import { Field, FormError, fieldError } from "./ui";
+import { ValueInput, initialValue } from "./ValueInput";
+
+export function CreateFlagForm({ projectKey, onDone }: { projectKey: string; onDone: () => void }) {
+  const queryClient = useQueryClient();
+  const [name, setName] = useState("");
+  const [key, setKey] = useState("");
+  const [keyTouched, setKeyTouched] = useState(false);
+  const [description, setDescription] = useState("");
+  const [type, setType] = useState<FlagType>("boolean");
+  const [defaultValue, setDefaultValue] = useState<JsonValue | undefined>(false);
+  const [tags, setTags] = useState("");
+  const create = useMutation({
+    mutationFn: () =>
+      api.post<Flag>(`/projects/${seg(projectKey)}/flags`, {
+        key,
+        name,
+        description,
+        type,
+        default_value: defaultValue,
+        tags: tags
+          .split(",")
+          .map((t) => t.trim())
+          .filter(Boolean),
+      }),
+    onSuccess: async () => {
+      await queryClient.invalidateQueries({ queryKey: ["flags", projectKey] });
+      onDone();
+    },
+  });
+  const keyError = keyTouched || key ? keyProblem("flag", key) : undefined;
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    if (!keyError && defaultValue !== undefined) create.mutate();
+  };
+  return (
+    <form onSubmit={submit}>
+      <FormError error={create.error} fields={["key", "name", "description", "type", "default_value", "tags"]} />
+      <Field label="Name" error={fieldError(create.error, "name")}>
+        {(props) => (
+          <input
+            {...props}
+            required
+            autoFocus
+            value={name}
+            onChange={(e) => {
+              setName(e.target.value);
+              if (!keyTouched) setKey(keyFromName(e.target.value));
+            }}
+          />
+        )}
+      </Field>
+      <Field label="Key" error={keyError ?? fieldError(create.error, "key")} hint="What applications ask for; cannot change later">
+        {(props) => (
+          <input
+            {...props}
+            required
+            value={key}
+            onChange={(e) => {
+              setKeyTouched(true);
+              setKey(e.target.value);
+            }}
+          />
+        )}
+      </Field>
+      <Field label="Description" error={fieldError(create.error, "description")}>
+        {(props) => <textarea {...props} value={description} onChange={(e) => setDescription(e.target.value)} />}
+      </Field>
+      <Field label="Type" error={fieldError(create.error, "type")}>
+        {(props) => (
+          <select
+            {...props}
+            value={type}
+            onChange={(e) => {
+              const next = e.target.value as FlagType;
+              setType(next);
+              setDefaultValue(initialValue(next));
+            }}
+          >
+            <option value="boolean">Boolean</option>
+            <option value="string">String</option>
+            <option value="number">Number</option>
+            <option value="json">JSON</option>
+          </select>
+        )}
+      </Field>
+      <ValueInput
+        key={type}
+        label="Default value"
+        hint="Served when the flag is off"
+        type={type}
+        value={defaultValue}
+        onChange={setDefaultValue}
+        error={fieldError(create.error, "default_value")}
+      />
+      <Field label="Tags" error={fieldError(create.error, "tags")} hint="Separated by commas">
+        {(props) => <input {...props} value={tags} onChange={(e) => setTags(e.target.value)} />}
+      </Field>
+      <div className="dialog-actions">
+        <button type="button" onClick={onDone}>
+          Cancel
+        </button>
+        <button type="submit" className="primary" disabled={create.isPending}>
+          Create flag
+        </button>
+      </div>
+    </form>
+  );
+}

@@ -55,8 +55,8 @@ export interface Flag {
   updated_at: string;
 }
 
-export interface FlagSummary {
-  flag: Flag;
+/** A flag in the list, with whether it is on in each environment (by key). */
+export interface FlagSummary extends Flag {
   environments: Record<string, { enabled: boolean; version: number }>;
 }
 

@@ -37,7 +37,7 @@ export function FlagsPage() {
     queryKey: ["flags", projectKey, "", "", false],
     queryFn: () => api.get<FlagSummary[]>(`${base}/flags`),
   });
-  const tags = [...new Set((all.data ?? []).flatMap((f) => f.flag.tags))].sort();
+  const tags = [...new Set((all.data ?? []).flatMap((f) => f.tags))].sort();
 
   const setFilter = (name: string, value: string) => {
     const next = new URLSearchParams(params);
@@ -68,7 +68,7 @@ export function FlagsPage() {
         </label>
         <label>
           Tag{" "}
-          <select value={tag} onChange={(e) => setFilter("tag", e.target.value)}>
+          <select aria-label="Filter by tag" value={tag} onChange={(e) => setFilter("tag", e.target.value)}>
             <option value="">Any</option>
             {tags.map((t) => (
               <option key={t} value={t}>
@@ -108,17 +108,17 @@ export function FlagsPage() {
           </thead>
           <tbody>
             {flags.data.map((summary) => (
-              <tr key={summary.flag.id}>
+              <tr key={summary.id}>
                 <td>
-                  <span className="flag-name">{summary.flag.name}</span>
-                  <code className="muted">{summary.flag.key}</code>
-                  {summary.flag.archived && <span className="badge">archived</span>}
+                  <span className="flag-name">{summary.name}</span>
+                  <code className="muted">{summary.key}</code>
+                  {summary.archived && <span className="badge">archived</span>}
                 </td>
                 <td>
-                  <span className={`badge badge-type-${summary.flag.type}`}>{summary.flag.type}</span>
+                  <span className={`badge badge-type-${summary.type}`}>{summary.type}</span>
                 </td>
                 <td>
-                  {summary.flag.tags.map((t) => (
+                  {summary.tags.map((t) => (
                     <span key={t} className="tag">
                       {t}
                     </span>
@@ -156,7 +156,7 @@ function EnvironmentSwitch({
   const toggle = useMutation({
     mutationFn: (enabled: boolean) =>
       api.post(
-        `/projects/${seg(projectKey)}/flags/${seg(summary.flag.key)}/environments/${seg(environment.key)}/toggle`,
+        `/projects/${seg(projectKey)}/flags/${seg(summary.key)}/environments/${seg(environment.key)}/toggle`,
         { enabled, version: state?.version },
       ),
     onSettled: () => queryClient.invalidateQueries({ queryKey: ["flags", projectKey] }),
@@ -167,8 +167,8 @@ function EnvironmentSwitch({
     <>
       <Switch
         checked={toggle.isPending ? !state.enabled : state.enabled}
-        label={`${summary.flag.key} in ${environment.name}`}
-        disabled={!can("editor") || summary.flag.archived || toggle.isPending}
+        label={`${summary.key} in ${environment.name}`}
+        disabled={!can("editor") || summary.archived || toggle.isPending}
         onChange={(enabled) => toggle.mutate(enabled)}
       />
       {toggle.isError && (

@@ -10,7 +10,11 @@ export default tseslint.config(
     extends: [js.configs.recommended, ...tseslint.configs.strict],
     languageOptions: { globals: globals.browser },
     plugins: { "react-hooks": reactHooks },
-    rules: reactHooks.configs.recommended.rules,
+    rules: {
+      ...reactHooks.configs.recommended.rules,
+      // `const { dropped: _dropped, ...rest } = value` is how a field is left out.
+      "@typescript-eslint/no-unused-vars": ["error", { ignoreRestSiblings: true, argsIgnorePattern: "^_" }],
+    },
   },
   {
     files: ["e2e/**/*.mjs"],

@@ -3,6 +3,7 @@
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 
 import { apiSession, launchBrowser, screenshot, startStack } from "./stack.mjs";
 
@@ -20,13 +21,19 @@ after(async () => {
   await stack?.stop();
 });
 
-async function evaluate(sdkKey, flag) {
+async function evaluate(sdkKey, flag, context) {
   const response = await fetch(`${stack.edgeUrl}/api/v1/evaluate/shop/development/${flag}`, {
     method: "POST",
     headers: { authorization: `Bearer ${sdkKey}`, "content-type": "application/json" },
-    body: JSON.stringify({ context: { user_id: "u1" } }),
+    body: JSON.stringify({ context }),
   });
   return { status: response.status, body: await response.json() };
+}
+
+/** The documented bucketing (docs/evaluation.md), computed independently of the engine. */
+function inRollout(salt, userId, percentage) {
+  const digest = createHash("sha256").update(`${salt}/${userId}`).digest();
+  return digest.readBigUInt64BE(0) % 100000n < BigInt(percentage * 1000);
 }
 
 async function until(check, what) {
@@ -74,27 +81,58 @@ test("an admin sets up Togglerino, creates a project and a flag, and turns it on
   await flagDialog.getByLabel("Tags").fill("checkout, beta");
   await flagDialog.getByRole("button", { name: "Create flag" }).click();
 
-  const development = page.getByRole("switch", { name: "new-checkout in Development" });
-  await development.waitFor();
-  assert.equal(await development.getAttribute("aria-checked"), "false");
-  assert.equal(await page.getByRole("switch", { name: "new-checkout in Production" }).getAttribute("aria-checked"), "false");
+  // The new flag opens on its own page: add a rule that serves "on" to half of the
+  // users from Germany, save it, and switch the flag on in development.
+  await page.getByRole("heading", { name: /New checkout/ }).waitFor();
+  await page.getByRole("tab", { name: "Development" }).click();
+  await page.getByRole("button", { name: "Add rule" }).click();
+  await page.getByRole("button", { name: "Add condition" }).click();
+  const condition = page.getByRole("group", { name: "Condition" });
+  await condition.getByLabel("Attribute").fill("country");
+  await condition.getByLabel("Operator").selectOption("in");
+  await condition.getByLabel("Add a value").fill("DE");
+  await condition.getByLabel("Add a value").press("Enter");
+  await page.getByLabel("Serve", { exact: true }).selectOption("percentage");
+  await page.getByLabel("Variant served").selectOption("on");
+  await page.getByLabel("Percentage of matching contexts", { exact: true }).fill("50");
+  await screenshot(page, "flag-rules");
+  await page.getByRole("button", { name: "Save Development" }).click();
+  await page.getByText(/^Version 2/).waitFor();
+  const enabled = page.getByRole("switch", { name: "new-checkout enabled in Development" });
+  await enabled.click();
+  await until(async () => (await enabled.getAttribute("aria-checked")) === "true", "the flag to show on");
 
-  // An application with a development SDK key sees the flag off, then on.
+  // An application with a development SDK key gets exactly what the rule says.
   const api = await apiSession(stack.cpUrl, admin.email, admin.password);
   const created = await api("POST", "/projects/shop/environments/development/sdk-keys", { name: "e2e", kind: "server" });
   assert.equal(created.status, 201);
   const sdkKey = created.body.key;
-  await until(async () => (await evaluate(sdkKey, "new-checkout")).status === 200, "the edge to learn the key");
-  assert.equal((await evaluate(sdkKey, "new-checkout")).body.reason, "DISABLED");
-
-  await development.click();
-  await until(async () => (await development.getAttribute("aria-checked")) === "true", "the switch to show on");
-  await screenshot(page, "flags");
-  const on = await until(async () => {
-    const { body } = await evaluate(sdkKey, "new-checkout");
-    return body.reason === "DEFAULT" ? body : null;
+  await until(async () => (await evaluate(sdkKey, "new-checkout", { user_id: "u0", attributes: { country: "DE" } })).status === 200, "the edge to learn the key");
+  await until(async () => {
+    const { body } = await evaluate(sdkKey, "new-checkout", { user_id: "u0", attributes: { country: "FR" } });
+    return body.reason === "DEFAULT";
   }, "the edge to serve the enabled flag");
-  assert.deepEqual(on, { value: false, variant: "off", reason: "DEFAULT" });
+  let served = 0;
+  for (let i = 0; i < 40; i++) {
+    const user = `user-${i}`;
+    const { body } = await evaluate(sdkKey, "new-checkout", { user_id: user, attributes: { country: "DE" } });
+    const expected = inRollout("new-checkout", user, 50)
+      ? { value: true, variant: "on", reason: "SPLIT" }
+      : { value: false, variant: "off", reason: "DEFAULT" };
+    assert.deepEqual(body, expected, user);
+    if (body.value) served++;
+    // Outside the rule's condition, nobody gets it.
+    const other = await evaluate(sdkKey, "new-checkout", { user_id: user, attributes: { country: "FR" } });
+    assert.deepEqual(other.body, { value: false, variant: "off", reason: "DEFAULT" });
+  }
+  assert.ok(served > 5 && served < 35, `${served} of 40 in a 50% rollout`);
+
+  await page.getByRole("link", { name: "shop" }).click();
+  const development = page.getByRole("switch", { name: "new-checkout in Development" });
+  await development.waitFor();
+  assert.equal(await development.getAttribute("aria-checked"), "true");
+  assert.equal(await page.getByRole("switch", { name: "new-checkout in Production" }).getAttribute("aria-checked"), "false");
+  await screenshot(page, "flags");
 
   // The tag filter narrows the list.
   await page.getByLabel("Filter by tag").selectOption("beta");
@@ -131,6 +169,15 @@ test("a viewer sees no write controls, and the API refuses their writes", async 
   assert.equal(await page.getByRole("button", { name: "New project" }).count(), 0);
   assert.equal(await page.getByRole("button", { name: "Delete" }).count(), 0);
 
+  await page.getByRole("link", { name: "Shop" }).click();
+  await page.getByRole("link", { name: "New checkout" }).click();
+  await page.getByRole("tab", { name: "Development" }).waitFor();
+  assert.equal(await page.getByRole("button", { name: /^Save/ }).count(), 0);
+  assert.equal(await page.getByRole("button", { name: "Add rule" }).count(), 0);
+  assert.equal(await page.getByRole("button", { name: "Add variant" }).count(), 0);
+  assert.equal(await page.getByRole("switch", { name: "new-checkout enabled in Development" }).isDisabled(), true);
+  assert.equal(await page.getByRole("button", { name: /Delete|Remove|Archive/ }).count(), 0);
+
   const asViewer = await apiSession(stack.cpUrl, viewer.email, viewer.password);
   const refused = await asViewer("POST", "/projects/shop/flags/new-checkout/environments/development/toggle", {
     enabled: false,
@@ -139,4 +186,36 @@ test("a viewer sees no write controls, and the API refuses their writes", async 
   assert.equal(refused.status, 403);
   assert.equal(refused.body.error.code, "forbidden");
   await context.close();
+});
+
+test("two admins editing one config: the second save gets the 409 flow", async () => {
+  const sessions = [];
+  for (let i = 0; i < 2; i++) {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(`${stack.cpUrl}/projects/shop/flags/new-checkout?env=production`);
+    await page.getByLabel("Email").fill(admin.email);
+    await page.getByLabel("Password").fill(admin.password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Add rule" }).waitFor();
+    sessions.push({ context, page });
+  }
+  const [first, second] = sessions.map((s) => s.page);
+
+  await first.getByRole("button", { name: "Add rule" }).click();
+  await first.getByLabel("Variant served").selectOption("on");
+  await first.getByRole("button", { name: "Save Production" }).click();
+  await first.getByText(/^Version 2/).waitFor();
+
+  await second.getByRole("button", { name: "Add variant" }).click();
+  await second.getByRole("button", { name: "Save Production" }).click();
+  const conflict = second.getByRole("alert").filter({ hasText: "after you opened it" });
+  await conflict.waitFor();
+  assert.match(await conflict.textContent(), /admin@example\.com saved this environment/);
+  await screenshot(second, "conflict");
+  await second.getByRole("button", { name: "Reload their version (discard mine)" }).click();
+  await second.getByText(/^Version 2/).waitFor();
+  assert.equal(await second.getByRole("listitem", { name: "Rule 1" }).count(), 1);
+  assert.equal(await second.getByRole("group", { name: "Variant 3" }).count(), 0);
+  for (const { context } of sessions) await context.close();
 });

@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from "react";
+import { useNavigate } from "react-router-dom";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 
 import { api, seg } from "../api/client";
@@ -9,6 +10,7 @@ import { ValueInput, initialValue } from "./ValueInput";
 
 export function CreateFlagForm({ projectKey, onDone }: { projectKey: string; onDone: () => void }) {
   const queryClient = useQueryClient();
+  const navigate = useNavigate();
   const [name, setName] = useState("");
   const [key, setKey] = useState("");
   const [keyTouched, setKeyTouched] = useState(false);
@@ -29,9 +31,10 @@ export function CreateFlagForm({ projectKey, onDone }: { projectKey: string; onD
           .map((t) => t.trim())
           .filter(Boolean),
       }),
-    onSuccess: async () => {
+    onSuccess: async (flag) => {
       await queryClient.invalidateQueries({ queryKey: ["flags", projectKey] });
       onDone();
+      navigate(`/projects/${seg(projectKey)}/flags/${seg(flag.key)}`);
     },
   });
   const keyError = keyTouched || key ? keyProblem("flag", key) : undefined;

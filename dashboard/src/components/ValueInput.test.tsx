@@ -10,7 +10,7 @@ function Harness({ type, initial }: { type: FlagType; initial: JsonValue }) {
   return (
     <>
       <ValueInput label="Value" type={type} value={value} onChange={setValue} />
-      <output aria-label="current">{value === undefined ? "invalid" : JSON.stringify(value)}</output>
+      <pre aria-label="current">{value === undefined ? "invalid" : JSON.stringify(value)}</pre>
     </>
   );
 }

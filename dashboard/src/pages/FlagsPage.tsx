@@ -110,7 +110,9 @@ export function FlagsPage() {
             {flags.data.map((summary) => (
               <tr key={summary.id}>
                 <td>
-                  <span className="flag-name">{summary.name}</span>
+                  <Link to={`/projects/${seg(projectKey)}/flags/${seg(summary.key)}`} className="flag-name">
+                    {summary.name}
+                  </Link>
                   <code className="muted">{summary.key}</code>
                   {summary.archived && <span className="badge">archived</span>}
                 </td>

@@ -102,11 +102,23 @@ test("an admin sets up Togglerino, creates a project and a flag, and turns it on
   await enabled.click();
   await until(async () => (await enabled.getAttribute("aria-checked")) === "true", "the flag to show on");
 
-  // An application with a development SDK key gets exactly what the rule says.
-  const api = await apiSession(stack.cpUrl, admin.email, admin.password);
-  const created = await api("POST", "/projects/shop/environments/development/sdk-keys", { name: "e2e", kind: "server" });
-  assert.equal(created.status, 201);
-  const sdkKey = created.body.key;
+  // A server SDK key for development, shown once.
+  await page.getByRole("link", { name: "shop" }).click();
+  await page.getByRole("link", { name: "Environments and SDK keys" }).click();
+  const developmentCard = page.getByRole("region", { name: "Development" });
+  await developmentCard.getByText("No SDK keys yet").waitFor();
+  await developmentCard.getByRole("button", { name: "New SDK key" }).click();
+  const keyDialog = page.getByRole("dialog", { name: "New SDK key for Development" });
+  await keyDialog.getByLabel("Name").fill("checkout-service");
+  await keyDialog.getByRole("button", { name: "Create SDK key" }).click();
+  const sdkKey = (await keyDialog.getByLabel("The new SDK key").textContent()).trim();
+  assert.match(sdkKey, /^sdk_[0-9a-f]{32}$/);
+  await screenshot(page, "sdk-key-created");
+  await keyDialog.getByRole("button", { name: "Done" }).click();
+  await developmentCard.getByRole("cell", { name: "checkout-service" }).waitFor();
+  assert.equal(await developmentCard.getByText(sdkKey).count(), 0, "the key is never shown again");
+
+  // An application with that key gets exactly what the rule says.
   await until(async () => (await evaluate(sdkKey, "new-checkout", { user_id: "u0", attributes: { country: "DE" } })).status === 200, "the edge to learn the key");
   await until(async () => {
     const { body } = await evaluate(sdkKey, "new-checkout", { user_id: "u0", attributes: { country: "FR" } });
@@ -127,7 +139,7 @@ test("an admin sets up Togglerino, creates a project and a flag, and turns it on
   }
   assert.ok(served > 5 && served < 35, `${served} of 40 in a 50% rollout`);
 
-  await page.getByRole("link", { name: "shop" }).click();
+  await page.getByRole("link", { name: "Flags", exact: true }).click();
   const development = page.getByRole("switch", { name: "new-checkout in Development" });
   await development.waitFor();
   assert.equal(await development.getAttribute("aria-checked"), "true");

@@ -6,6 +6,7 @@ import { AuthProvider, useMe } from "./auth";
 import { Failed, Loading } from "./components/ui";
 import { Layout } from "./components/Layout";
 import { AccountPage } from "./pages/AccountPage";
+import { EnvironmentsPage } from "./pages/EnvironmentsPage";
 import { FlagDetailPage } from "./pages/FlagDetailPage";
 import { FlagsPage } from "./pages/FlagsPage";
 import { LoginPage } from "./pages/LoginPage";
@@ -43,6 +44,7 @@ export function App() {
           <Route index element={<ProjectsPage />} />
           <Route path="projects/:project/flags" element={<FlagsPage />} />
           <Route path="projects/:project/flags/:flag" element={<FlagDetailPage />} />
+          <Route path="projects/:project/environments" element={<EnvironmentsPage />} />
           <Route path="account" element={<AccountPage />} />
           <Route path="*" element={<Navigate to="/" replace />} />
         </Route>

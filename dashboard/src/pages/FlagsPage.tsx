@@ -6,6 +6,7 @@ import { ApiError, api, seg } from "../api/client";
 import type { Environment, FlagSummary, Project } from "../api/types";
 import { useAuth } from "../auth";
 import { CreateFlagForm } from "../components/CreateFlagForm";
+import { ProjectNav } from "../components/ProjectNav";
 import { Dialog, Empty, Failed, Loading, Switch, errorMessage } from "../components/ui";
 
 export function FlagsPage() {
@@ -50,9 +51,7 @@ export function FlagsPage() {
 
   return (
     <section className="page">
-      <nav className="crumbs" aria-label="Breadcrumb">
-        <Link to="/">Projects</Link> / <span>{project.data?.name ?? projectKey}</span>
-      </nav>
+      <ProjectNav projectKey={projectKey} projectName={project.data?.name} />
       <div className="page-header">
         <h1>Flags</h1>
         {can("editor") && (

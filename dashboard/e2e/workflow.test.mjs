@@ -231,3 +231,42 @@ test("two admins editing one config: the second save gets the 409 flow", async (
   assert.equal(await second.getByRole("group", { name: "Variant 3" }).count(), 0);
   for (const { context } of sessions) await context.close();
 });
+
+test("a segment is created, targeted by a rule, and protected while in use", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(`${stack.cpUrl}/projects/shop/segments`);
+  await page.getByLabel("Email").fill(admin.email);
+  await page.getByLabel("Password").fill(admin.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByText(/No segments yet/).waitFor();
+
+  await page.getByRole("button", { name: "New segment" }).click();
+  const dialog = page.getByRole("dialog", { name: "New segment" });
+  await dialog.getByLabel("Name").fill("Beta testers");
+  await dialog.getByLabel("Always included (user ids, one per line)").fill("ada\ngrace");
+  await dialog.getByRole("button", { name: "Add condition" }).click();
+  await dialog.getByLabel("Attribute").fill("email");
+  await dialog.getByLabel("Operator").selectOption("ends_with");
+  await dialog.getByLabel("Value", { exact: true }).fill("@acme.com");
+  await dialog.getByRole("button", { name: "Create segment" }).click();
+  await page.getByRole("cell", { name: /Beta testers/ }).waitFor();
+  await screenshot(page, "segments");
+
+  // Target it from the flag's staging rules.
+  await page.goto(`${stack.cpUrl}/projects/shop/flags/new-checkout?env=staging`);
+  await page.getByRole("button", { name: "Add rule" }).click();
+  await page.getByRole("button", { name: "Add condition" }).click();
+  await page.getByLabel("Operator").selectOption("in_segment");
+  await page.getByLabel("Segment").selectOption("beta-testers");
+  await page.getByRole("button", { name: "Save Staging" }).click();
+  await page.getByText(/^Version 2/).waitFor();
+
+  await page.goto(`${stack.cpUrl}/projects/shop/segments`);
+  await page.getByRole("button", { name: "Delete" }).click();
+  await page.getByRole("dialog", { name: "Delete segment" }).getByRole("button", { name: "Delete segment" }).click();
+  const explained = page.getByRole("alert").filter({ hasText: "cannot be deleted while flag rules use it" });
+  await explained.waitFor();
+  await explained.getByRole("link", { name: "new-checkout" }).waitFor();
+  await context.close();
+});

@@ -11,6 +11,7 @@ import { FlagDetailPage } from "./pages/FlagDetailPage";
 import { FlagsPage } from "./pages/FlagsPage";
 import { LoginPage } from "./pages/LoginPage";
 import { ProjectsPage } from "./pages/ProjectsPage";
+import { SegmentsPage } from "./pages/SegmentsPage";
 import { SetupPage } from "./pages/SetupPage";
 
 /** Setup while no user exists, login while signed out, the dashboard otherwise. */
@@ -45,6 +46,7 @@ export function App() {
           <Route path="projects/:project/flags" element={<FlagsPage />} />
           <Route path="projects/:project/flags/:flag" element={<FlagDetailPage />} />
           <Route path="projects/:project/environments" element={<EnvironmentsPage />} />
+          <Route path="projects/:project/segments" element={<SegmentsPage />} />
           <Route path="account" element={<AccountPage />} />
           <Route path="*" element={<Navigate to="/" replace />} />
         </Route>

@@ -270,3 +270,57 @@ test("a segment is created, targeted by a rule, and protected while in use", asy
   await explained.getByRole("link", { name: "new-checkout" }).waitFor();
   await context.close();
 });
+
+test("admins manage the team and tokens, and every change is in the audit log", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(`${stack.cpUrl}/team`);
+  await page.getByLabel("Email").fill(admin.email);
+  await page.getByLabel("Password").fill(admin.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+
+  await page.getByRole("button", { name: "Add person" }).click();
+  const add = page.getByRole("dialog", { name: "Add a person" });
+  await add.getByLabel("Email").fill("editor@example.com");
+  await add.getByLabel("Initial password").fill("editor-password");
+  await add.getByRole("button", { name: "Add person" }).click();
+  await page.getByRole("cell", { name: "editor@example.com" }).waitFor();
+  assert.equal(await page.getByLabel("Role of editor@example.com").inputValue(), "editor");
+
+  // The last admin cannot demote themself.
+  await page.getByLabel(`Role of ${admin.email}`).selectOption("viewer");
+  await page.getByRole("alert").filter({ hasText: /admin/ }).waitFor();
+  assert.equal(await page.getByLabel(`Role of ${admin.email}`).inputValue(), "admin");
+  await screenshot(page, "team");
+
+  await page.getByRole("link", { name: "Tokens" }).click();
+  const apiTokens = page.getByRole("region", { name: "API tokens" });
+  await apiTokens.getByRole("button", { name: "New API token" }).click();
+  const dialog = page.getByRole("dialog", { name: "New API token" });
+  await dialog.getByLabel("Name").fill("deploy-pipeline");
+  await dialog.getByLabel("Role").selectOption("viewer");
+  await dialog.getByRole("button", { name: "Create token" }).click();
+  const secret = (await dialog.getByLabel("The new token").textContent()).trim();
+  assert.match(secret, /^tgl_/);
+  await dialog.getByRole("button", { name: "Done" }).click();
+  await apiTokens.getByRole("cell", { name: "deploy-pipeline" }).waitFor();
+  // The token works, with the role it was given.
+  const projects = await fetch(`${stack.cpUrl}/api/v1/projects`, { headers: { authorization: `Bearer ${secret}` } });
+  assert.equal(projects.status, 200);
+  await screenshot(page, "tokens");
+
+  // The flag's history shows its config changes with a diff.
+  await page.goto(`${stack.cpUrl}/projects/shop/flags/new-checkout`);
+  const history = page.getByRole("region", { name: "History" });
+  await history.getByText("flag_config.updated").first().waitFor();
+  await history.getByRole("button", { name: "Show changes" }).first().click();
+  await history.locator(".diff-added").first().waitFor();
+
+  await page.getByRole("link", { name: "shop" }).click();
+  await page.getByRole("link", { name: "Audit log" }).last().click();
+  await page.getByLabel("Only changes to flag").fill("new-checkout");
+  await page.getByRole("button", { name: "Filter" }).click();
+  await page.getByText("flag.created").waitFor();
+  await screenshot(page, "audit-log");
+  await context.close();
+});

@@ -2,10 +2,12 @@ import { Navigate, Route, Routes } from "react-router-dom";
 import { useQuery } from "@tanstack/react-query";
 
 import { api } from "./api/client";
-import { AuthProvider, useMe } from "./auth";
+import { AuthProvider, useAuth, useMe } from "./auth";
+import type { ReactNode } from "react";
 import { Failed, Loading } from "./components/ui";
 import { Layout } from "./components/Layout";
 import { AccountPage } from "./pages/AccountPage";
+import { GlobalAuditPage, ProjectAuditPage } from "./pages/AuditPages";
 import { EnvironmentsPage } from "./pages/EnvironmentsPage";
 import { FlagDetailPage } from "./pages/FlagDetailPage";
 import { FlagsPage } from "./pages/FlagsPage";
@@ -13,6 +15,8 @@ import { LoginPage } from "./pages/LoginPage";
 import { ProjectsPage } from "./pages/ProjectsPage";
 import { SegmentsPage } from "./pages/SegmentsPage";
 import { SetupPage } from "./pages/SetupPage";
+import { TeamPage } from "./pages/TeamPage";
+import { TokensPage } from "./pages/TokensPage";
 
 /** Setup while no user exists, login while signed out, the dashboard otherwise. */
 export function App() {
@@ -47,10 +51,27 @@ export function App() {
           <Route path="projects/:project/flags/:flag" element={<FlagDetailPage />} />
           <Route path="projects/:project/environments" element={<EnvironmentsPage />} />
           <Route path="projects/:project/segments" element={<SegmentsPage />} />
+          <Route path="projects/:project/audit" element={<ProjectAuditPage />} />
+          <Route path="team" element={<AdminOnly><TeamPage /></AdminOnly>} />
+          <Route path="tokens" element={<AdminOnly><TokensPage /></AdminOnly>} />
+          <Route path="audit" element={<AdminOnly><GlobalAuditPage /></AdminOnly>} />
           <Route path="account" element={<AccountPage />} />
           <Route path="*" element={<Navigate to="/" replace />} />
         </Route>
       </Routes>
     </AuthProvider>
   );
+}
+
+/** Admin screens: others are told why instead of seeing a failed request. */
+function AdminOnly({ children }: { children: ReactNode }) {
+  const { can } = useAuth();
+  if (!can("admin")) {
+    return (
+      <div className="state" role="alert">
+        Only admins can see this page.
+      </div>
+    );
+  }
+  return <>{children}</>;
 }

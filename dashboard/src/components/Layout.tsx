@@ -3,7 +3,7 @@ import { NavLink, Outlet, useNavigate } from "react-router-dom";
 import { useAuth } from "../auth";
 
 export function Layout() {
-  const { me, signOut } = useAuth();
+  const { me, can, signOut } = useAuth();
   const navigate = useNavigate();
   return (
     <div className="app">
@@ -15,6 +15,13 @@ export function Layout() {
           <NavLink to="/" end>
             Projects
           </NavLink>
+          {can("admin") && (
+            <>
+              <NavLink to="/team">Team</NavLink>
+              <NavLink to="/tokens">Tokens</NavLink>
+              <NavLink to="/audit">Audit log</NavLink>
+            </>
+          )}
         </nav>
         <div className="topbar-user">
           <NavLink to="/account" title="Your account">

@@ -16,6 +16,7 @@ export function ProjectNav({ projectKey, projectName }: { projectKey: string; pr
         </NavLink>
         <NavLink to={`${base}/segments`}>Segments</NavLink>
         <NavLink to={`${base}/environments`}>Environments and SDK keys</NavLink>
+        <NavLink to={`${base}/audit`}>Audit log</NavLink>
       </nav>
     </>
   );

@@ -5,6 +5,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { ApiError, api, seg } from "../api/client";
 import type { Environment, Flag, FlagSummary } from "../api/types";
 import { useAuth } from "../auth";
+import { AuditLog } from "../audit/AuditLog";
 import { Dialog, Failed, FormError, Loading, Switch, errorMessage } from "../components/ui";
 import type { ConfigOut, FlagConfig } from "../rules/model";
 import { totalWeight } from "../rules/model";
@@ -80,6 +81,10 @@ export function FlagDetailPage() {
           />
         </div>
       )}
+      <section className="history" aria-labelledby="history-title">
+        <h2 id="history-title">History</h2>
+        <AuditLog path={`${base}/audit-log`} query={{ flag: flag.data.key }} empty="No changes recorded for this flag." />
+      </section>
     </section>
   );
 }
@@ -189,6 +194,7 @@ function ConfigEditor({
     onSuccess: async () => {
       setConflict(null);
       await refresh();
+      await queryClient.invalidateQueries({ queryKey: ["audit"] });
       await queryClient.invalidateQueries({ queryKey: ["flags", projectKey] });
     },
     onError: (error) => {

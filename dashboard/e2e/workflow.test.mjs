@@ -102,6 +102,23 @@ test("an admin sets up Togglerino, creates a project and a flag, and turns it on
   await enabled.click();
   await until(async () => (await enabled.getAttribute("aria-checked")) === "true", "the flag to show on");
 
+  // The playground explains, with the edge's engine, why a context gets what it gets.
+  const playground = page.getByRole("region", { name: "Playground" });
+  assert.equal(await playground.getByLabel("Environment").inputValue(), "development");
+  const insider = Array.from({ length: 100 }, (_, i) => `user-${i}`).find((u) => inRollout("new-checkout", u, 50));
+  await playground.getByLabel("User id").fill(insider);
+  await playground.getByLabel("Attributes (JSON)").fill('{"country": "FR"}');
+  await playground.getByRole("button", { name: "Evaluate" }).click();
+  const ruleTrace = playground.getByRole("list", { name: "Rules" });
+  await ruleTrace.getByText("Rule 1: a condition did not match").waitFor();
+  await playground.getByText("No rule served: the default variant.").waitFor();
+  await playground.getByLabel("Attributes (JSON)").fill('{"country": "DE"}');
+  await playground.getByRole("button", { name: "Evaluate" }).click();
+  await ruleTrace.getByText("Rule 1: served").waitFor();
+  await ruleTrace.getByText(/served below 50,000, that is 50%/).waitFor();
+  assert.match(await playground.locator(".trace-result").textContent(), /true · variant on · reason SPLIT/);
+  await screenshot(page, "playground");
+
   // A server SDK key for development, shown once.
   await page.getByRole("link", { name: "shop" }).click();
   await page.getByRole("link", { name: "Environments and SDK keys" }).click();
@@ -224,6 +241,7 @@ test("two admins editing one config: the second save gets the 409 flow", async (
   const conflict = second.getByRole("alert").filter({ hasText: "after you opened it" });
   await conflict.waitFor();
   assert.match(await conflict.textContent(), /admin@example\.com saved this environment/);
+  await second.getByLabel("Their changes").getByText(/^\+\s+"variant": "on"/).waitFor();
   await screenshot(second, "conflict");
   await second.getByRole("button", { name: "Reload their version (discard mine)" }).click();
   await second.getByText(/^Version 2/).waitFor();
@@ -317,7 +335,7 @@ test("admins manage the team and tokens, and every change is in the audit log", 
   await history.locator(".diff-added").first().waitFor();
 
   await page.getByRole("link", { name: "shop" }).click();
-  await page.getByRole("link", { name: "Audit log" }).last().click();
+  await page.getByRole("navigation", { name: "Project" }).getByRole("link", { name: "Audit log" }).click();
   await page.getByLabel("Only changes to flag").fill("new-checkout");
   await page.getByRole("button", { name: "Filter" }).click();
   await page.getByText("flag.created").waitFor();

@@ -44,6 +44,7 @@ pub mod process;
 pub mod validate;
 
 pub use engine::{
-    CompiledSnapshot, Evaluation, EvaluationError, EvaluationResult, Reason, compile,
+    CompiledSnapshot, Evaluation, EvaluationError, EvaluationResult, PrerequisiteTrace, Reason,
+    RuleOutcome, RuleTrace, Trace, compile,
 };
 pub use model::{EvaluationContext, Snapshot};

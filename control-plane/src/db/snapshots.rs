@@ -111,3 +111,39 @@ pub async fn build(db: &mut PgConnection) -> sqlx::Result<EdgeSnapshot> {
     }
     Ok(EdgeSnapshot { environments })
 }
+
+/// One environment's snapshot, without SDK keys: what the playground evaluates. Run it
+/// in a repeatable-read transaction so all tables are read at one instant.
+pub async fn environment(
+    db: &mut PgConnection,
+    project: &db::projects::ProjectRow,
+    environment: &db::environments::EnvironmentRow,
+) -> sqlx::Result<Snapshot> {
+    let flags: HashMap<Uuid, _> = db::flags::list_all(&mut *db, project.id)
+        .await?
+        .into_iter()
+        .map(|f| (f.id, f))
+        .collect();
+    let segments = db::segments::list(&mut *db, project.id)
+        .await?
+        .iter()
+        .map(|s| s.to_model())
+        .collect();
+    let flags = db::flag_configs::for_project(&mut *db, project.id)
+        .await?
+        .into_iter()
+        .filter(|(_, row)| row.environment_id == environment.id)
+        .map(|(_, row)| SnapshotFlag {
+            flag: flags[&row.flag_id].to_model(),
+            config: row.config.0,
+        })
+        .collect();
+    Ok(Snapshot {
+        project: project.key.clone(),
+        environment: environment.key.clone(),
+        revision: environment.revision as u64,
+        flags,
+        segments,
+        sdk_keys: Vec::new(),
+    })
+}

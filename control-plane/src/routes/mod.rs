@@ -11,6 +11,7 @@ pub mod environments;
 pub mod flag_configs;
 pub mod flags;
 pub mod health;
+pub mod playground;
 pub mod projects;
 pub mod sdk_keys;
 pub mod segments;
@@ -36,6 +37,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(flag_configs::router())
         .merge(segments::router())
         .merge(audit_log::router())
+        .merge(playground::router())
         .merge(edge_tokens::router())
         .merge(edge::router())
 }

@@ -8,6 +8,7 @@ mod dashboard;
 mod edge;
 mod flags;
 mod openapi;
+mod playground;
 mod projects;
 mod support;
 mod team;

@@ -3,12 +3,14 @@ import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom"
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 
 import { ApiError, api, seg } from "../api/client";
-import type { Environment, Flag, FlagSummary } from "../api/types";
+import type { Environment, Flag, FlagSummary, JsonValue } from "../api/types";
 import { useAuth } from "../auth";
 import { AuditLog } from "../audit/AuditLog";
+import { diffJson } from "../audit/diff";
 import { Dialog, Failed, FormError, Loading, Switch, errorMessage } from "../components/ui";
 import type { ConfigOut, FlagConfig } from "../rules/model";
 import { totalWeight } from "../rules/model";
+import { Playground } from "../rules/Playground";
 import { PrerequisitesEditor } from "../rules/PrerequisitesEditor";
 import { RuleBuilder } from "../rules/RuleBuilder";
 import { VariantsEditor } from "../rules/VariantsEditor";
@@ -80,6 +82,16 @@ export function FlagDetailPage() {
             flags={(flags.data ?? []).map((f) => ({ key: f.key, name: f.name }))}
           />
         </div>
+      )}
+      {selected && flag.data.environments[selected.key] && (
+        <Playground
+          key={selected.key}
+          projectKey={projectKey}
+          flagKey={flag.data.key}
+          environments={environments.data}
+          initialEnvironment={selected.key}
+          rulesOf={(env) => flag.data.environments[env]?.targeting_rules ?? []}
+        />
       )}
       <section className="history" aria-labelledby="history-title">
         <h2 id="history-title">History</h2>
@@ -267,9 +279,18 @@ function ConfigEditor({
             {new Date(conflict.updated_at).toLocaleString()} (version {conflict.version}) after you opened it. Your changes are
             not saved.
           </p>
-          <details>
-            <summary>What they changed</summary>
-            <pre className="code">{JSON.stringify(editable(conflict), null, 2)}</pre>
+          <details open>
+            <summary>How their version differs from yours (- yours, + theirs)</summary>
+            <pre className="code diff" aria-label="Their changes">
+              {diffJson(draft as unknown as JsonValue, editable(conflict) as unknown as JsonValue)
+                .filter((line, index, lines) => line.kind !== "same" || lines[index - 1]?.kind !== "same" || lines[index + 1]?.kind !== "same")
+                .map((line, index) => (
+                  <div key={index} className={`diff-${line.kind}`}>
+                    {line.kind === "added" ? "+ " : line.kind === "removed" ? "- " : "  "}
+                    {line.text}
+                  </div>
+                ))}
+            </pre>
           </details>
           <div className="actions">
             <button type="button" onClick={() => void refresh()}>

@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::bucket::{BUCKETS, bucket_of, percentage_to_buckets};
 use super::condition::{Attribute, CompiledCondition, Segments};
 use super::result::{Evaluation, Reason};
+use super::trace::{RuleOutcome, RuleTrace};
 use crate::model::{EvaluationContext, Flag, FlagConfig, FlagType, Rule, Variant};
 use crate::validate::{KeyKind, Problems, ValidationErrors, validate_key};
 
@@ -193,7 +194,88 @@ impl CompiledFlag {
     }
 }
 
+impl CompiledFlag {
+    /// What [`evaluate`](Self::evaluate) decides, rule by rule: the outcome, and for
+    /// each rule what happened to it. Prerequisites are reported by the caller.
+    pub(crate) fn trace_rules(
+        &self,
+        context: &EvaluationContext,
+    ) -> (Option<(usize, Reason)>, Vec<RuleTrace>) {
+        let mut served = None;
+        let mut rules = Vec::with_capacity(self.rules.len());
+        for rule in &self.rules {
+            if served.is_some() {
+                rules.push(RuleTrace {
+                    conditions: Vec::new(),
+                    bucket: None,
+                    threshold: None,
+                    outcome: RuleOutcome::NotReached,
+                });
+                continue;
+            }
+            let (trace, outcome) = rule.trace(context);
+            served = outcome;
+            rules.push(trace);
+        }
+        (served, rules)
+    }
+
+    /// Rules as never reached, for a flag that was off.
+    pub(crate) fn unreached_rules(&self) -> Vec<RuleTrace> {
+        self.rules
+            .iter()
+            .map(|_| RuleTrace {
+                conditions: Vec::new(),
+                bucket: None,
+                threshold: None,
+                outcome: RuleOutcome::NotReached,
+            })
+            .collect()
+    }
+}
+
 impl CompiledRule {
+    /// [`serve`](Self::serve), explained: the same checks, recorded.
+    fn trace(&self, context: &EvaluationContext) -> (RuleTrace, Option<(usize, Reason)>) {
+        let conditions: Vec<bool> = self.conditions.iter().map(|c| c.matches(context)).collect();
+        let mut trace = RuleTrace {
+            conditions,
+            bucket: None,
+            threshold: None,
+            outcome: RuleOutcome::ConditionsFailed,
+        };
+        if !trace.conditions.iter().all(|&m| m) {
+            return (trace, None);
+        }
+        let bucket = || bucket_of(&self.salt, self.bucket_by.lookup(context));
+        let served = match &self.serve {
+            Serve::Variant(variant) => Some((*variant, Reason::TargetingMatch)),
+            Serve::Percentage { variant, buckets } => {
+                trace.threshold = Some(*buckets);
+                trace.bucket = bucket();
+                match trace.bucket {
+                    None => None,
+                    Some(b) => (b < *buckets).then_some((*variant, Reason::Split)),
+                }
+            }
+            Serve::Split(slices) => {
+                trace.bucket = bucket();
+                trace.bucket.and_then(|b| {
+                    slices
+                        .iter()
+                        .find(|(end, _)| b < *end)
+                        .map(|(_, variant)| (*variant, Reason::Split))
+                })
+            }
+        };
+        trace.outcome = match (served, trace.bucket) {
+            (Some(_), _) => RuleOutcome::Served,
+            (None, None) => RuleOutcome::NoBucketingValue,
+            (None, Some(_)) => RuleOutcome::OutsidePercentage,
+        };
+        (trace, served)
+    }
+
     fn serve(&self, context: &EvaluationContext) -> Option<(usize, Reason)> {
         if !self.conditions.iter().all(|c| c.matches(context)) {
             return None;

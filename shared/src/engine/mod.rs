@@ -7,10 +7,12 @@ mod operand;
 mod result;
 mod segment;
 mod snapshot;
+mod trace;
 
 pub use bucket::{BUCKETS, bucket};
 pub use result::{Evaluation, EvaluationError, EvaluationResult, Reason};
 pub use snapshot::{CompiledSnapshot, SdkKeyInfo, compile};
+pub use trace::{PrerequisiteTrace, RuleOutcome, RuleTrace, Trace};
 
 pub(crate) use condition::Segments;
 pub(crate) use flag::{CompiledFlag, type_noun};

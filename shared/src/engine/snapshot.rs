@@ -7,6 +7,7 @@ use super::condition::Segments;
 use super::flag::{CompiledFlag, Outcome, ResolvedPrerequisite};
 use super::result::{Evaluation, EvaluationError};
 use super::segment::CompiledSegment;
+use super::trace::{PrerequisiteTrace, Trace};
 use crate::model::{EvaluationContext, SdkKeyKind, Snapshot, sdk_key_hash};
 use crate::validate::{
     KeyKind, Problems, ValidationErrors, check_flag, prerequisite_order, validate_key,
@@ -220,6 +221,51 @@ impl CompiledSnapshot {
             self.evaluate_with_prerequisites(index, context)
         };
         Ok(flag.evaluation(outcome))
+    }
+
+    /// Evaluates the flag `key` and explains the result: prerequisites, and each rule's
+    /// conditions and bucket. For people (the dashboard's playground), not for serving.
+    pub fn trace(&self, key: &str, context: &EvaluationContext) -> Result<Trace, EvaluationError> {
+        let evaluation = self.evaluate(key, context)?;
+        let flag = &self.flags[self.index[key]];
+        let prerequisites: Vec<PrerequisiteTrace> = flag
+            .prerequisites
+            .iter()
+            .map(|p| {
+                let required = &self.flags[p.flag];
+                let served = self
+                    .evaluate(&required.key, context)
+                    .expect("prerequisites are resolved when compiling")
+                    .variant;
+                let required_variant = required.variants[p.variant].key.clone();
+                PrerequisiteTrace {
+                    flag: required.key.clone(),
+                    met: served == Some(required_variant.as_str()),
+                    served_variant: served.map(str::to_owned),
+                    required_variant,
+                }
+            })
+            .collect();
+        let off = if flag.archived {
+            Some("archived")
+        } else if !flag.is_on() {
+            Some("disabled")
+        } else if !prerequisites.iter().all(|p| p.met) {
+            Some("prerequisite_failed")
+        } else {
+            None
+        };
+        let rules = match off {
+            Some(_) => flag.unreached_rules(),
+            None => flag.trace_rules(context).1,
+        };
+        Ok(Trace {
+            flag: key.to_owned(),
+            result: evaluation.to_result(),
+            off,
+            prerequisites,
+            rules,
+        })
     }
 
     /// Evaluates `target` and, first, the prerequisites it transitively needs — each at

@@ -4,16 +4,14 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 
 import { api, seg } from "../api/client";
 import type { Flag, FlagType, JsonValue } from "../api/types";
-import { keyFromName, keyProblem } from "../keys";
+import { NameAndKeyFields, useNameAndKey } from "./forms";
 import { Field, FormError, fieldError } from "./ui";
 import { ValueInput, initialValue } from "./ValueInput";
 
 export function CreateFlagForm({ projectKey, onDone }: { projectKey: string; onDone: () => void }) {
   const queryClient = useQueryClient();
   const navigate = useNavigate();
-  const [name, setName] = useState("");
-  const [key, setKey] = useState("");
-  const [keyTouched, setKeyTouched] = useState(false);
+  const form = useNameAndKey();
   const [description, setDescription] = useState("");
   const [type, setType] = useState<FlagType>("boolean");
   const [defaultValue, setDefaultValue] = useState<JsonValue | undefined>(false);
@@ -21,8 +19,8 @@ export function CreateFlagForm({ projectKey, onDone }: { projectKey: string; onD
   const create = useMutation({
     mutationFn: () =>
       api.post<Flag>(`/projects/${seg(projectKey)}/flags`, {
-        key,
-        name,
+        key: form.key,
+        name: form.name,
         description,
         type,
         default_value: defaultValue,
@@ -37,7 +35,7 @@ export function CreateFlagForm({ projectKey, onDone }: { projectKey: string; onD
       navigate(`/projects/${seg(projectKey)}/flags/${seg(flag.key)}`);
     },
   });
-  const keyError = keyTouched || key ? keyProblem("flag", key) : undefined;
+  const keyError = form.keyError("flag");
   const submit = (event: FormEvent) => {
     event.preventDefault();
     if (!keyError && defaultValue !== undefined) create.mutate();
@@ -45,33 +43,14 @@ export function CreateFlagForm({ projectKey, onDone }: { projectKey: string; onD
   return (
     <form onSubmit={submit}>
       <FormError error={create.error} fields={["key", "name", "description", "type", "default_value", "tags"]} />
-      <Field label="Name" error={fieldError(create.error, "name")}>
-        {(props) => (
-          <input
-            {...props}
-            required
-            autoFocus
-            value={name}
-            onChange={(e) => {
-              setName(e.target.value);
-              if (!keyTouched) setKey(keyFromName(e.target.value));
-            }}
-          />
-        )}
-      </Field>
-      <Field label="Key" error={keyError ?? fieldError(create.error, "key")} hint="What applications ask for; cannot change later">
-        {(props) => (
-          <input
-            {...props}
-            required
-            value={key}
-            onChange={(e) => {
-              setKeyTouched(true);
-              setKey(e.target.value);
-            }}
-          />
-        )}
-      </Field>
+      <NameAndKeyFields
+        form={form}
+        noun="flag"
+        creating
+        nameError={fieldError(create.error, "name")}
+        keyError={fieldError(create.error, "key")}
+        keyHint="What applications ask for; cannot change later"
+      />
       <Field label="Description" error={fieldError(create.error, "description")}>
         {(props) => <textarea {...props} value={description} onChange={(e) => setDescription(e.target.value)} />}
       </Field>

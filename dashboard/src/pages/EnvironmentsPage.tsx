@@ -5,9 +5,9 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, seg } from "../api/client";
 import type { Environment, Project } from "../api/types";
 import { useAuth } from "../auth";
+import { NameAndKeyFields, SecretOnce, useNameAndKey } from "../components/forms";
 import { ProjectNav } from "../components/ProjectNav";
 import { Dialog, Empty, Failed, Field, FormError, Loading, fieldError } from "../components/ui";
-import { keyFromName, keyProblem } from "../keys";
 
 interface SdkKey {
   id: string;
@@ -144,37 +144,13 @@ function SdkKeyForm({ projectKey, environment, onDone }: { projectKey: string; e
   const queryClient = useQueryClient();
   const [name, setName] = useState("");
   const [kind, setKind] = useState<"server" | "client">("server");
-  const [copied, setCopied] = useState(false);
   const create = useMutation({
     mutationFn: () =>
       api.post<SdkKey & { key: string }>(`/projects/${seg(projectKey)}/environments/${seg(environment.key)}/sdk-keys`, { name, kind }),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: ["sdk-keys", projectKey, environment.key] }),
   });
   if (create.data) {
-    const key = create.data.key;
-    return (
-      <div>
-        <p>
-          Copy the key now: <strong>it is shown only once</strong>. Togglerino keeps only its hash.
-        </p>
-        <div className="secret">
-          <code aria-label="The new SDK key">{key}</code>
-          <button
-            type="button"
-            onClick={() => {
-              void navigator.clipboard?.writeText(key).then(() => setCopied(true));
-            }}
-          >
-            {copied ? "Copied" : "Copy"}
-          </button>
-        </div>
-        <div className="dialog-actions">
-          <button type="button" className="primary" onClick={onDone}>
-            Done
-          </button>
-        </div>
-      </div>
-    );
+    return <SecretOnce secret={create.data.key} label="The new SDK key" onDone={onDone} />;
   }
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -251,53 +227,30 @@ function RevokeKey({
 
 function EnvironmentForm({ projectKey, onDone }: { projectKey: string; onDone: () => void }) {
   const queryClient = useQueryClient();
-  const [name, setName] = useState("");
-  const [key, setKey] = useState("");
-  const [keyTouched, setKeyTouched] = useState(false);
+  const form = useNameAndKey();
   const create = useMutation({
-    mutationFn: () => api.post<Environment>(`/projects/${seg(projectKey)}/environments`, { key, name }),
+    mutationFn: () => api.post<Environment>(`/projects/${seg(projectKey)}/environments`, { key: form.key, name: form.name }),
     onSuccess: async () => {
       await queryClient.invalidateQueries({ queryKey: ["environments", projectKey] });
       onDone();
     },
   });
-  const keyError = keyTouched || key ? keyProblem("environment", key) : undefined;
   return (
     <form
       onSubmit={(event) => {
         event.preventDefault();
-        if (!keyError) create.mutate();
+        if (!form.keyError("environment")) create.mutate();
       }}
     >
       <p className="muted">Every existing flag starts disabled in a new environment.</p>
       <FormError error={create.error} fields={["key", "name"]} />
-      <Field label="Name" error={fieldError(create.error, "name")}>
-        {(props) => (
-          <input
-            {...props}
-            required
-            autoFocus
-            value={name}
-            onChange={(e) => {
-              setName(e.target.value);
-              if (!keyTouched) setKey(keyFromName(e.target.value));
-            }}
-          />
-        )}
-      </Field>
-      <Field label="Key" error={keyError ?? fieldError(create.error, "key")}>
-        {(props) => (
-          <input
-            {...props}
-            required
-            value={key}
-            onChange={(e) => {
-              setKeyTouched(true);
-              setKey(e.target.value);
-            }}
-          />
-        )}
-      </Field>
+      <NameAndKeyFields
+        form={form}
+        noun="environment"
+        creating
+        nameError={fieldError(create.error, "name")}
+        keyError={fieldError(create.error, "key")}
+      />
       <div className="dialog-actions">
         <button type="button" onClick={onDone}>
           Cancel

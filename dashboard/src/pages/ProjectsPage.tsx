@@ -5,8 +5,8 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, seg } from "../api/client";
 import type { Project } from "../api/types";
 import { useAuth } from "../auth";
+import { NameAndKeyFields, useNameAndKey } from "../components/forms";
 import { Dialog, Empty, Failed, Field, FormError, Loading, fieldError } from "../components/ui";
-import { keyFromName, keyProblem } from "../keys";
 
 export function ProjectsPage() {
   const { can } = useAuth();
@@ -74,21 +74,19 @@ export function ProjectsPage() {
 
 function ProjectForm({ project, onDone }: { project?: Project; onDone: () => void }) {
   const queryClient = useQueryClient();
-  const [name, setName] = useState(project?.name ?? "");
-  const [key, setKey] = useState(project?.key ?? "");
-  const [keyTouched, setKeyTouched] = useState(false);
+  const form = useNameAndKey(project?.name, project?.key);
   const [description, setDescription] = useState(project?.description ?? "");
   const save = useMutation({
     mutationFn: () =>
       project
-        ? api.put<Project>(`/projects/${seg(project.key)}`, { name, description })
-        : api.post<Project>("/projects", { key, name, description }),
+        ? api.put<Project>(`/projects/${seg(project.key)}`, { name: form.name, description })
+        : api.post<Project>("/projects", { key: form.key, name: form.name, description }),
     onSuccess: async () => {
       await queryClient.invalidateQueries({ queryKey: ["projects"] });
       onDone();
     },
   });
-  const keyError = project ? undefined : keyTouched || key ? keyProblem("project", key) : undefined;
+  const keyError = project ? undefined : form.keyError("project");
   const submit = (event: FormEvent) => {
     event.preventDefault();
     if (!keyError) save.mutate();
@@ -96,35 +94,14 @@ function ProjectForm({ project, onDone }: { project?: Project; onDone: () => voi
   return (
     <form onSubmit={submit}>
       <FormError error={save.error} fields={["key", "name", "description"]} />
-      <Field label="Name" error={fieldError(save.error, "name")}>
-        {(props) => (
-          <input
-            {...props}
-            required
-            autoFocus
-            value={name}
-            onChange={(e) => {
-              setName(e.target.value);
-              if (!project && !keyTouched) setKey(keyFromName(e.target.value));
-            }}
-          />
-        )}
-      </Field>
-      {!project && (
-        <Field label="Key" error={keyError ?? fieldError(save.error, "key")} hint="Used in API paths; cannot change later">
-          {(props) => (
-            <input
-              {...props}
-              required
-              value={key}
-              onChange={(e) => {
-                setKeyTouched(true);
-                setKey(e.target.value);
-              }}
-            />
-          )}
-        </Field>
-      )}
+      <NameAndKeyFields
+        form={form}
+        noun="project"
+        creating={!project}
+        nameError={fieldError(save.error, "name")}
+        keyError={fieldError(save.error, "key")}
+        keyHint="Used in API paths; cannot change later"
+      />
       <Field label="Description" error={fieldError(save.error, "description")}>
         {(props) => <textarea {...props} value={description} onChange={(e) => setDescription(e.target.value)} />}
       </Field>

@@ -5,9 +5,9 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { ApiError, api, seg } from "../api/client";
 import type { Project } from "../api/types";
 import { useAuth } from "../auth";
+import { NameAndKeyFields, useNameAndKey } from "../components/forms";
 import { ProjectNav } from "../components/ProjectNav";
 import { Dialog, Empty, Failed, Field, FormError, Loading, fieldError } from "../components/ui";
-import { keyFromName, keyProblem } from "../keys";
 import type { Condition } from "../rules/model";
 import { ConditionEditor } from "../rules/RuleBuilder";
 
@@ -106,9 +106,7 @@ function lines(text: string): string[] {
 
 function SegmentForm({ projectKey, segment, onDone }: { projectKey: string; segment?: Segment | undefined; onDone: () => void }) {
   const queryClient = useQueryClient();
-  const [name, setName] = useState(segment?.name ?? "");
-  const [key, setKey] = useState(segment?.key ?? "");
-  const [keyTouched, setKeyTouched] = useState(false);
+  const form = useNameAndKey(segment?.name, segment?.key);
   const [description, setDescription] = useState(segment?.description ?? "");
   const [included, setIncluded] = useState((segment?.included ?? []).join("\n"));
   const [excluded, setExcluded] = useState((segment?.excluded ?? []).join("\n"));
@@ -116,15 +114,15 @@ function SegmentForm({ projectKey, segment, onDone }: { projectKey: string; segm
   const base = `/projects/${seg(projectKey)}/segments`;
   const save = useMutation({
     mutationFn: () => {
-      const body = { name, description, included: lines(included), excluded: lines(excluded), conditions };
-      return segment ? api.put(`${base}/${seg(segment.key)}`, body) : api.post(base, { key, ...body });
+      const body = { name: form.name, description, included: lines(included), excluded: lines(excluded), conditions };
+      return segment ? api.put(`${base}/${seg(segment.key)}`, body) : api.post(base, { key: form.key, ...body });
     },
     onSuccess: async () => {
       await queryClient.invalidateQueries({ queryKey: ["segments", projectKey] });
       onDone();
     },
   });
-  const keyError = segment ? undefined : keyTouched || key ? keyProblem("segment", key) : undefined;
+  const keyError = segment ? undefined : form.keyError("segment");
   const submit = (event: FormEvent) => {
     event.preventDefault();
     if (!keyError) save.mutate();
@@ -132,35 +130,13 @@ function SegmentForm({ projectKey, segment, onDone }: { projectKey: string; segm
   return (
     <form onSubmit={submit} className="wide-form">
       <FormError error={save.error} fields={["key", "name", "description", "included", "excluded", "conditions"]} />
-      <Field label="Name" error={fieldError(save.error, "name")}>
-        {(props) => (
-          <input
-            {...props}
-            required
-            autoFocus
-            value={name}
-            onChange={(e) => {
-              setName(e.target.value);
-              if (!segment && !keyTouched) setKey(keyFromName(e.target.value));
-            }}
-          />
-        )}
-      </Field>
-      {!segment && (
-        <Field label="Key" error={keyError ?? fieldError(save.error, "key")}>
-          {(props) => (
-            <input
-              {...props}
-              required
-              value={key}
-              onChange={(e) => {
-                setKeyTouched(true);
-                setKey(e.target.value);
-              }}
-            />
-          )}
-        </Field>
-      )}
+      <NameAndKeyFields
+        form={form}
+        noun="segment"
+        creating={!segment}
+        nameError={fieldError(save.error, "name")}
+        keyError={fieldError(save.error, "key")}
+      />
       <Field label="Description" error={fieldError(save.error, "description")}>
         {(props) => <input {...props} value={description} onChange={(e) => setDescription(e.target.value)} />}
       </Field>

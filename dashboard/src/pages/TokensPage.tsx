@@ -3,6 +3,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 
 import { api, seg } from "../api/client";
 import type { Role } from "../api/types";
+import { SecretOnce } from "../components/forms";
 import { Dialog, Empty, Failed, Field, FormError, Loading, fieldError } from "../components/ui";
 
 interface Token {
@@ -110,31 +111,12 @@ function CreateToken({ kind, onDone }: { kind: Kind; onDone: () => void }) {
   const queryClient = useQueryClient();
   const [name, setName] = useState("");
   const [role, setRole] = useState<Role>("editor");
-  const [copied, setCopied] = useState(false);
   const create = useMutation({
     mutationFn: () => api.post<Token & { secret: string }>(KINDS[kind].path, kind === "api" ? { name, role } : { name }),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: ["tokens", kind] }),
   });
   if (create.data) {
-    const secret = create.data.secret;
-    return (
-      <div>
-        <p>
-          Copy the token now: <strong>it is shown only once</strong>. Togglerino keeps only its hash.
-        </p>
-        <div className="secret">
-          <code aria-label="The new token">{secret}</code>
-          <button type="button" onClick={() => void navigator.clipboard?.writeText(secret).then(() => setCopied(true))}>
-            {copied ? "Copied" : "Copy"}
-          </button>
-        </div>
-        <div className="dialog-actions">
-          <button type="button" className="primary" onClick={onDone}>
-            Done
-          </button>
-        </div>
-      </div>
-    );
+    return <SecretOnce secret={create.data.secret} label="The new token" onDone={onDone} />;
   }
   const submit = (event: FormEvent) => {
     event.preventDefault();

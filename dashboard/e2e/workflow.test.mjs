@@ -101,6 +101,9 @@ test("an admin sets up Togglerino, creates a project and a flag, and turns it on
   const enabled = page.getByRole("switch", { name: "new-checkout enabled in Development" });
   await enabled.click();
   await until(async () => (await enabled.getAttribute("aria-checked")) === "true", "the flag to show on");
+  // Switching is saved at once: it leaves nothing unsaved behind.
+  assert.equal(await page.getByRole("button", { name: "Save Development" }).isDisabled(), true);
+  await page.getByText(/^Version 3/).waitFor();
 
   // The playground explains, with the edge's engine, why a context gets what it gets.
   const playground = page.getByRole("region", { name: "Playground" });

@@ -71,8 +71,8 @@ export function FlagDetailPage() {
       {selected && flag.data.environments[selected.key] && (
         <div role="tabpanel" aria-label={selected.name}>
           <ConfigEditor
-            // A fresh editor per environment and per version read from the server.
-            key={`${selected.key}:${flag.data.environments[selected.key]?.version}`}
+            // A fresh editor per environment; new versions from the server are merged in.
+            key={selected.key}
             projectKey={projectKey}
             flag={flag.data}
             environment={selected}
@@ -195,16 +195,31 @@ function ConfigEditor({
   const { can } = useAuth();
   const queryClient = useQueryClient();
   const readOnly = !can("editor");
+  // The server's config the draft started from, and the version a save must carry.
+  const [baseline, setBaseline] = useState<ConfigOut>(config);
   const [draft, setDraft] = useState<FlagConfig>(() => editable(config));
-  const [version, setVersion] = useState(config.version);
   const [conflict, setConflict] = useState<ConfigOut | null>(null);
+  const version = baseline.version;
+  const dirty = JSON.stringify(draft) !== JSON.stringify(editable(baseline));
+  const startFrom = (next: ConfigOut) => {
+    setBaseline(next);
+    setDraft(editable(next));
+  };
+  // A newer version read from the server (someone else, a refetch) replaces a clean
+  // draft; a draft with unsaved edits is kept, and its save will meet the 409 flow.
+  const [seen, setSeen] = useState(config.version);
+  if (config.version !== seen) {
+    setSeen(config.version);
+    if (!dirty && config.version > baseline.version) startFrom(config);
+  }
   const path = `/projects/${seg(projectKey)}/flags/${seg(flag.key)}/environments/${seg(environment.key)}`;
   const refresh = () => queryClient.invalidateQueries({ queryKey: ["flag", projectKey, flag.key] });
 
   const save = useMutation({
     mutationFn: () => api.put<ConfigOut>(path, { ...draft, version }),
-    onSuccess: async () => {
+    onSuccess: async (saved) => {
       setConflict(null);
+      startFrom(saved);
       await refresh();
       await queryClient.invalidateQueries({ queryKey: ["audit"] });
       await queryClient.invalidateQueries({ queryKey: ["flags", projectKey] });
@@ -219,9 +234,11 @@ function ConfigEditor({
   const toggle = useMutation({
     mutationFn: (enabled: boolean) => api.post<ConfigOut>(`${path}/toggle`, { enabled, version }),
     onSuccess: (updated) => {
-      setVersion(updated.version);
+      setBaseline((b) => ({ ...b, enabled: updated.enabled, version: updated.version, updated_by: updated.updated_by }));
       setDraft((d) => ({ ...d, enabled: updated.enabled }));
+      void refresh();
       void queryClient.invalidateQueries({ queryKey: ["flags", projectKey] });
+      void queryClient.invalidateQueries({ queryKey: ["audit"] });
     },
     onError: (error) => {
       if (error instanceof ApiError && error.status === 409) void refresh();
@@ -236,7 +253,6 @@ function ConfigEditor({
   const unfinished =
     draft.variants.some((v) => v.value === undefined) ||
     draft.targeting_rules.some((r) => r.rollout !== undefined && totalWeight(r.rollout) !== 100);
-  const dirty = JSON.stringify(draft) !== JSON.stringify(editable(config));
   const others = environments.filter((e) => e.key !== environment.key);
 
   return (
@@ -268,7 +284,7 @@ function ConfigEditor({
         )}
         <span className="muted">
           Version {version}
-          {config.updated_by ? `, last changed by ${config.updated_by}` : ""}
+          {baseline.updated_by ? `, last changed by ${baseline.updated_by}` : ""}
         </span>
       </div>
       {toggle.isError && <FormError error={toggle.error} />}
@@ -293,13 +309,20 @@ function ConfigEditor({
             </pre>
           </details>
           <div className="actions">
-            <button type="button" onClick={() => void refresh()}>
+            <button
+              type="button"
+              onClick={() => {
+                startFrom(conflict);
+                setConflict(null);
+                save.reset();
+              }}
+            >
               Reload their version (discard mine)
             </button>
             <button
               type="button"
               onClick={() => {
-                setVersion(conflict.version);
+                setBaseline((b) => ({ ...conflict, ...editable(b) }));
                 setConflict(null);
                 save.reset();
               }}
@@ -350,7 +373,7 @@ function ConfigEditor({
               Saved.
             </span>
           )}
-          <button type="button" disabled={!dirty} onClick={() => setDraft(editable(config))}>
+          <button type="button" disabled={!dirty} onClick={() => setDraft(editable(baseline))}>
             Discard changes
           </button>
           <button type="submit" className="primary" disabled={!dirty || unfinished || save.isPending}>

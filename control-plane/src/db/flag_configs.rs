@@ -82,6 +82,42 @@ pub async fn for_project(
     Ok(rows.into_iter().map(|k| (k.flag_key, k.row)).collect())
 }
 
+/// Whether each flag of a project is on in each environment, and at which config
+/// version: `(flag id, environment id, enabled, version)`, without the configs.
+pub async fn states(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+) -> sqlx::Result<Vec<(Uuid, Uuid, bool, i64)>> {
+    sqlx::query_as(
+        "SELECT c.flag_id, c.environment_id, COALESCE((c.config->>'enabled')::boolean, false), c.version
+         FROM flag_configs c JOIN flags f ON f.id = c.flag_id
+         WHERE f.project_id = $1",
+    )
+    .bind(project_id)
+    .fetch_all(db)
+    .await
+}
+
+/// What validating a write needs of every flag in an environment: `(flag key, variant
+/// keys, prerequisite flag keys)`, extracted by PostgreSQL so that a project with
+/// thousands of flags does not ship and parse every config whole on each write.
+pub async fn shapes(
+    db: impl PgExecutor<'_>,
+    environment_id: Uuid,
+) -> sqlx::Result<Vec<(String, Vec<String>, Vec<String>)>> {
+    sqlx::query_as(
+        "SELECT f.key,
+                ARRAY(SELECT v->>'key' FROM jsonb_array_elements(c.config->'variants') v),
+                ARRAY(SELECT p->>'flag'
+                      FROM jsonb_array_elements(COALESCE(c.config->'prerequisites', '[]')) p)
+         FROM flag_configs c JOIN flags f ON f.id = c.flag_id
+         WHERE c.environment_id = $1",
+    )
+    .bind(environment_id)
+    .fetch_all(db)
+    .await
+}
+
 /// Replaces a config if it is still at `version`; `None` when someone else wrote first.
 pub async fn update(
     db: impl PgExecutor<'_>,

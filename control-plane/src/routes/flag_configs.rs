@@ -192,19 +192,13 @@ async fn write(
     }
     let config = change(&current.config.0)?;
 
-    let configs = db::flag_configs::for_project(&mut *tx, target.project.id).await?;
+    let shapes = db::flag_configs::shapes(&mut *tx, target.environment.id).await?;
     let segments: Vec<_> = db::segments::list(&mut *tx, target.project.id)
         .await?
         .iter()
         .map(|s| s.to_model())
         .collect();
-    let view = EnvironmentView::new(
-        configs
-            .iter()
-            .filter(|(_, row)| row.environment_id == target.environment.id)
-            .map(|(key, row)| (key.as_str(), &row.config.0)),
-        &segments,
-    );
+    let view = EnvironmentView::from_shapes(shapes, &segments);
     validate_flag_config(&target.flag.to_model(), &config, &view)?;
 
     let updated = db::flag_configs::update(

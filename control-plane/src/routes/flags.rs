@@ -163,15 +163,13 @@ async fn list(
     let flags = db::flags::list(&state.db, project.id, filter).await?;
     let environments = environment_keys(&state, &project).await?;
     let mut states: HashMap<Uuid, BTreeMap<String, EnvironmentState>> = HashMap::new();
-    for (_, row) in db::flag_configs::for_project(&state.db, project.id).await? {
-        let state = EnvironmentState {
-            enabled: row.config.enabled,
-            version: row.version,
-        };
-        states
-            .entry(row.flag_id)
-            .or_default()
-            .insert(environments[&row.environment_id].clone(), state);
+    for (flag_id, environment_id, enabled, version) in
+        db::flag_configs::states(&state.db, project.id).await?
+    {
+        states.entry(flag_id).or_default().insert(
+            environments[&environment_id].clone(),
+            EnvironmentState { enabled, version },
+        );
     }
     let out = flags
         .iter()

@@ -134,18 +134,39 @@ impl EnvironmentView {
         flags: impl IntoIterator<Item = (&'a str, &'a FlagConfig)>,
         segments: &[Segment],
     ) -> EnvironmentView {
-        let flags = flags
-            .into_iter()
-            .map(|(key, config)| {
-                let shape = FlagShape {
-                    variants: config.variants.iter().map(|v| v.key.clone()).collect(),
-                    prerequisites: config
+        EnvironmentView::from_shapes(
+            flags.into_iter().map(|(key, config)| {
+                (
+                    key.to_owned(),
+                    config.variants.iter().map(|v| v.key.clone()).collect(),
+                    config
                         .prerequisites
                         .iter()
                         .map(|p| p.flag.clone())
                         .collect(),
-                };
-                (key.to_owned(), shape)
+                )
+            }),
+            segments,
+        )
+    }
+
+    /// The same from just what validation reads of each other flag: `(flag key, variant
+    /// keys, prerequisite flag keys)`. Lets a store hand over a few strings per flag
+    /// instead of every config whole.
+    pub fn from_shapes(
+        flags: impl IntoIterator<Item = (String, Vec<String>, Vec<String>)>,
+        segments: &[Segment],
+    ) -> EnvironmentView {
+        let flags = flags
+            .into_iter()
+            .map(|(key, variants, prerequisites)| {
+                (
+                    key,
+                    FlagShape {
+                        variants,
+                        prerequisites,
+                    },
+                )
             })
             .collect();
         let segments = segments

@@ -5,7 +5,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { api, seg } from "../api/client";
 import type { Flag, FlagType, JsonValue } from "../api/types";
 import { NameAndKeyFields, useNameAndKey } from "./forms";
-import { Field, FormError, fieldError } from "./ui";
+import { Field, FormError, fieldError, DialogActions } from "./ui";
 import { ValueInput, initialValue } from "./ValueInput";
 
 export function CreateFlagForm({ projectKey, onDone }: { projectKey: string; onDone: () => void }) {
@@ -84,14 +84,7 @@ export function CreateFlagForm({ projectKey, onDone }: { projectKey: string; onD
       <Field label="Tags" error={fieldError(create.error, "tags")} hint="Separated by commas">
         {(props) => <input {...props} value={tags} onChange={(e) => setTags(e.target.value)} />}
       </Field>
-      <div className="dialog-actions">
-        <button type="button" onClick={onDone}>
-          Cancel
-        </button>
-        <button type="submit" className="primary" disabled={create.isPending}>
-          Create flag
-        </button>
-      </div>
+      <DialogActions onCancel={onDone} label="Create flag" disabled={create.isPending} />
     </form>
   );
 }

@@ -146,3 +146,37 @@ export function Switch({
     </button>
   );
 }
+
+/**
+ * The buttons at the foot of a dialog: Cancel, and the action. The action submits the
+ * surrounding form unless `onConfirm` is given.
+ */
+export function DialogActions({
+  onCancel,
+  label,
+  danger = false,
+  disabled = false,
+  onConfirm,
+}: {
+  onCancel: () => void;
+  label: string;
+  danger?: boolean;
+  disabled?: boolean;
+  onConfirm?: () => void;
+}) {
+  return (
+    <div className="dialog-actions">
+      <button type="button" onClick={onCancel}>
+        Cancel
+      </button>
+      <button
+        type={onConfirm ? "button" : "submit"}
+        className={danger ? "danger" : "primary"}
+        disabled={disabled}
+        onClick={onConfirm}
+      >
+        {label}
+      </button>
+    </div>
+  );
+}

@@ -7,7 +7,7 @@ import type { Environment, Project } from "../api/types";
 import { useAuth } from "../auth";
 import { NameAndKeyFields, SecretOnce, useNameAndKey } from "../components/forms";
 import { ProjectNav } from "../components/ProjectNav";
-import { Dialog, Empty, Failed, Field, FormError, Loading, fieldError } from "../components/ui";
+import { Dialog, Empty, Failed, Field, FormError, Loading, fieldError, DialogActions } from "../components/ui";
 
 interface SdkKey {
   id: string;
@@ -173,14 +173,7 @@ function SdkKeyForm({ projectKey, environment, onDone }: { projectKey: string; e
           mobile apps, visible to users
         </label>
       </fieldset>
-      <div className="dialog-actions">
-        <button type="button" onClick={onDone}>
-          Cancel
-        </button>
-        <button type="submit" className="primary" disabled={create.isPending}>
-          Create SDK key
-        </button>
-      </div>
+      <DialogActions onCancel={onDone} label="Create SDK key" disabled={create.isPending} />
     </form>
   );
 }
@@ -213,14 +206,7 @@ function RevokeKey({
         every edge as soon as they receive the next snapshot, usually within a second.
       </p>
       <FormError error={revoke.error} />
-      <div className="dialog-actions">
-        <button type="button" onClick={onDone}>
-          Cancel
-        </button>
-        <button type="button" className="danger" onClick={() => revoke.mutate()} disabled={revoke.isPending}>
-          Revoke key
-        </button>
-      </div>
+      <DialogActions onCancel={onDone} label="Revoke key" danger disabled={revoke.isPending} onConfirm={() => revoke.mutate()} />
     </div>
   );
 }
@@ -251,14 +237,7 @@ function EnvironmentForm({ projectKey, onDone }: { projectKey: string; onDone: (
         nameError={fieldError(create.error, "name")}
         keyError={fieldError(create.error, "key")}
       />
-      <div className="dialog-actions">
-        <button type="button" onClick={onDone}>
-          Cancel
-        </button>
-        <button type="submit" className="primary" disabled={create.isPending}>
-          Create environment
-        </button>
-      </div>
+      <DialogActions onCancel={onDone} label="Create environment" disabled={create.isPending} />
     </form>
   );
 }
@@ -288,14 +267,7 @@ function DeleteEnvironment({ projectKey, environment, onDone }: { projectKey: st
       <Field label={`Type ${environment.key} to confirm`}>
         {(props) => <input {...props} autoFocus value={typed} onChange={(e) => setTyped(e.target.value)} />}
       </Field>
-      <div className="dialog-actions">
-        <button type="button" onClick={onDone}>
-          Cancel
-        </button>
-        <button type="submit" className="danger" disabled={typed !== environment.key || remove.isPending}>
-          Delete environment
-        </button>
-      </div>
+      <DialogActions onCancel={onDone} label="Delete environment" danger disabled={typed !== environment.key || remove.isPending} />
     </form>
   );
 }

@@ -7,7 +7,7 @@ import type { Environment, Flag, FlagSummary, JsonValue } from "../api/types";
 import { useAuth } from "../auth";
 import { AuditLog } from "../audit/AuditLog";
 import { diffJson } from "../audit/diff";
-import { Dialog, Failed, FormError, Loading, Switch, errorMessage } from "../components/ui";
+import { Dialog, Failed, FormError, Loading, Switch, errorMessage, DialogActions } from "../components/ui";
 import type { ConfigOut, FlagConfig } from "../rules/model";
 import { totalWeight } from "../rules/model";
 import { Playground } from "../rules/Playground";
@@ -152,14 +152,7 @@ function FlagHeader({ projectKey, flag }: { projectKey: string; flag: FlagDetail
           default. Archiving keeps its history and can be undone.
         </p>
         <FormError error={remove.error} />
-        <div className="dialog-actions">
-          <button type="button" onClick={() => setDeleting(false)}>
-            Cancel
-          </button>
-          <button type="button" className="danger" onClick={() => remove.mutate()} disabled={remove.isPending}>
-            Delete flag
-          </button>
-        </div>
+        <DialogActions onCancel={() => setDeleting(false)} label="Delete flag" danger disabled={remove.isPending} onConfirm={() => remove.mutate()} />
       </Dialog>
     </div>
   );

@@ -6,7 +6,7 @@ import { api, seg } from "../api/client";
 import type { Project } from "../api/types";
 import { useAuth } from "../auth";
 import { NameAndKeyFields, useNameAndKey } from "../components/forms";
-import { Dialog, Empty, Failed, Field, FormError, Loading, fieldError } from "../components/ui";
+import { Dialog, Empty, Failed, Field, FormError, Loading, fieldError, DialogActions } from "../components/ui";
 
 export function ProjectsPage() {
   const { can } = useAuth();
@@ -105,14 +105,7 @@ function ProjectForm({ project, onDone }: { project?: Project; onDone: () => voi
       <Field label="Description" error={fieldError(save.error, "description")}>
         {(props) => <textarea {...props} value={description} onChange={(e) => setDescription(e.target.value)} />}
       </Field>
-      <div className="dialog-actions">
-        <button type="button" onClick={onDone}>
-          Cancel
-        </button>
-        <button type="submit" className="primary" disabled={save.isPending}>
-          {project ? "Save" : "Create project"}
-        </button>
-      </div>
+      <DialogActions onCancel={onDone} label={project ? "Save" : "Create project"} disabled={save.isPending} />
     </form>
   );
 }
@@ -142,14 +135,7 @@ function DeleteProject({ project, onDone }: { project: Project; onDone: () => vo
       <Field label={`Type ${project.key} to confirm`}>
         {(props) => <input {...props} autoFocus value={typed} onChange={(e) => setTyped(e.target.value)} />}
       </Field>
-      <div className="dialog-actions">
-        <button type="button" onClick={onDone}>
-          Cancel
-        </button>
-        <button type="submit" className="danger" disabled={typed !== project.key || remove.isPending}>
-          Delete project
-        </button>
-      </div>
+      <DialogActions onCancel={onDone} label="Delete project" danger disabled={typed !== project.key || remove.isPending} />
     </form>
   );
 }

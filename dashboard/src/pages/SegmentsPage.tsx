@@ -7,7 +7,7 @@ import type { Project } from "../api/types";
 import { useAuth } from "../auth";
 import { NameAndKeyFields, useNameAndKey } from "../components/forms";
 import { ProjectNav } from "../components/ProjectNav";
-import { Dialog, Empty, Failed, Field, FormError, Loading, fieldError } from "../components/ui";
+import { Dialog, Empty, Failed, Field, FormError, Loading, fieldError, DialogActions } from "../components/ui";
 import type { Condition } from "../rules/model";
 import { ConditionEditor } from "../rules/RuleBuilder";
 
@@ -164,14 +164,7 @@ function SegmentForm({ projectKey, segment, onDone }: { projectKey: string; segm
           Add condition
         </button>
       </fieldset>
-      <div className="dialog-actions">
-        <button type="button" onClick={onDone}>
-          Cancel
-        </button>
-        <button type="submit" className="primary" disabled={save.isPending}>
-          {segment ? "Save segment" : "Create segment"}
-        </button>
-      </div>
+      <DialogActions onCancel={onDone} label={segment ? "Save segment" : "Create segment"} disabled={save.isPending} />
     </form>
   );
 }

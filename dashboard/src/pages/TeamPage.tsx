@@ -4,7 +4,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, seg } from "../api/client";
 import type { Role, User } from "../api/types";
 import { useAuth } from "../auth";
-import { Dialog, Failed, Field, FormError, Loading, errorMessage, fieldError } from "../components/ui";
+import { Dialog, Failed, Field, FormError, Loading, errorMessage, fieldError, DialogActions } from "../components/ui";
 
 const ROLES: { role: Role; what: string }[] = [
   { role: "viewer", what: "reads everything, changes nothing" },
@@ -126,14 +126,7 @@ function AddUser({ onDone }: { onDone: () => void }) {
           <input {...props} type="password" autoComplete="new-password" required minLength={8} value={password} onChange={(e) => setPassword(e.target.value)} />
         )}
       </Field>
-      <div className="dialog-actions">
-        <button type="button" onClick={onDone}>
-          Cancel
-        </button>
-        <button type="submit" className="primary" disabled={add.isPending}>
-          Add person
-        </button>
-      </div>
+      <DialogActions onCancel={onDone} label="Add person" disabled={add.isPending} />
     </form>
   );
 }
@@ -154,14 +147,7 @@ function RemoveUser({ user, onDone }: { user: User; onDone: () => void }) {
         log.
       </p>
       <FormError error={remove.error} />
-      <div className="dialog-actions">
-        <button type="button" onClick={onDone}>
-          Cancel
-        </button>
-        <button type="button" className="danger" onClick={() => remove.mutate()} disabled={remove.isPending}>
-          Remove {user.email}
-        </button>
-      </div>
+      <DialogActions onCancel={onDone} label={`Remove ${user.email}`} danger disabled={remove.isPending} onConfirm={() => remove.mutate()} />
     </div>
   );
 }

@@ -4,7 +4,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, seg } from "../api/client";
 import type { Role } from "../api/types";
 import { SecretOnce } from "../components/forms";
-import { Dialog, Empty, Failed, Field, FormError, Loading, fieldError } from "../components/ui";
+import { Dialog, Empty, Failed, Field, FormError, Loading, fieldError, DialogActions } from "../components/ui";
 
 interface Token {
   id: string;
@@ -139,14 +139,7 @@ function CreateToken({ kind, onDone }: { kind: Kind; onDone: () => void }) {
           )}
         </Field>
       )}
-      <div className="dialog-actions">
-        <button type="button" onClick={onDone}>
-          Cancel
-        </button>
-        <button type="submit" className="primary" disabled={create.isPending}>
-          Create token
-        </button>
-      </div>
+      <DialogActions onCancel={onDone} label="Create token" disabled={create.isPending} />
     </form>
   );
 }
@@ -168,14 +161,7 @@ function RevokeToken({ kind, token, onDone }: { kind: Kind; token: Token; onDone
           : `Edges using ${token.name} can no longer pull snapshots; they keep serving what they have.`}
       </p>
       <FormError error={revoke.error} />
-      <div className="dialog-actions">
-        <button type="button" onClick={onDone}>
-          Cancel
-        </button>
-        <button type="button" className="danger" onClick={() => revoke.mutate()} disabled={revoke.isPending}>
-          Revoke {token.name}
-        </button>
-      </div>
+      <DialogActions onCancel={onDone} label={`Revoke ${token.name}`} danger disabled={revoke.isPending} onConfirm={() => revoke.mutate()} />
     </div>
   );
 }

@@ -5,9 +5,9 @@
 pub mod changes;
 pub mod config;
 pub mod error;
-pub mod fanout;
 pub mod metrics;
 pub mod routes;
+pub mod sdk_stream;
 pub mod sse;
 pub mod state;
 pub mod sync;
@@ -39,8 +39,6 @@ pub struct AppState {
     pub streams: Arc<routes::stream::StreamCount>,
     pub max_sse_clients: usize,
     pub metrics: Arc<metrics::Metrics>,
-    /// Shared evaluation channels of SDK streams.
-    pub fanout: Arc<fanout::Fanout>,
     /// Flips to true when the edge begins to shut down; streams and sync end then.
     pub closing: watch::Receiver<bool>,
     closer: Arc<watch::Sender<bool>>,
@@ -68,7 +66,6 @@ impl AppState {
             streams: Arc::default(),
             max_sse_clients: config.max_sse_clients,
             metrics: Arc::new(metrics::Metrics::new(syncer_failures)),
-            fanout: Arc::default(),
             closing,
             closer: Arc::new(closer),
         }

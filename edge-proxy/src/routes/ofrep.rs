@@ -17,13 +17,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use togglerino_shared::http::if_none_match;
+use togglerino_shared::model::sdk_key_hash;
 use togglerino_shared::{CompiledSnapshot, Evaluation, EvaluationContext, Reason};
 use tokio::sync::watch;
 
 use crate::AppState;
 use crate::error::EdgeError;
 use crate::routes::evaluate::SdkKey;
-use crate::state::Store;
+use crate::state::{EnvironmentWatch, Store};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -276,21 +277,21 @@ async fn stream(
         .key_scope(&presented)
         .cloned()
         .ok_or(EdgeError::Unauthenticated)?;
-    let revision = loaded
-        .environment(&scope.project, &scope.environment)
-        .map_or(0, CompiledSnapshot::revision);
+    let environment = state
+        .store
+        .watch(&scope.project, &scope.environment)
+        .ok_or(EdgeError::NotReady)?;
+    let revision = environment.borrow().as_ref().map_or(0, |e| e.revision());
     let last_seen = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let following = Following {
-        presented,
-        project: scope.project,
-        environment: scope.environment,
+        key: sdk_key_hash(&presented),
         revision,
         // A client resuming from an older revision missed a change: tell it at once.
         owed: last_seen.is_some_and(|seen| seen != revision),
-        generations: state.store.subscribe(),
+        environment,
         closing: state.closing.clone(),
         store: state.store.clone(),
     };
@@ -303,12 +304,11 @@ async fn stream(
 }
 
 struct Following {
-    presented: String,
-    project: String,
-    environment: String,
+    /// The SDK key's hash: a revoked key ends its stream.
+    key: [u8; 32],
     revision: u64,
     owed: bool,
-    generations: watch::Receiver<u64>,
+    environment: EnvironmentWatch,
     closing: watch::Receiver<bool>,
     store: std::sync::Arc<Store>,
 }
@@ -331,12 +331,12 @@ async fn next_refetch(mut f: Following) -> Option<(Result<Event, Infallible>, Fo
             // Shutting down wins over a change arriving at the same time.
             biased;
             _ = f.closing.changed() => return None,
-            changed = f.generations.changed() => {
+            changed = f.environment.changed() => {
                 changed.ok()?;
-                let loaded = f.store.load()?;
+                // `None`: the environment is gone.
+                let revision = f.environment.borrow_and_update().as_ref()?.revision();
                 // A revoked key ends its stream.
-                loaded.key_scope(&f.presented)?;
-                let revision = loaded.environment(&f.project, &f.environment)?.revision();
+                f.store.load()?.key_scope_by_hash(&f.key)?;
                 if revision != f.revision {
                     f.revision = revision;
                     return Some((Ok(refetch(revision)), f));

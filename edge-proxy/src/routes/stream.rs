@@ -1,7 +1,7 @@
 //! Server-Sent Events to SDKs: the full evaluation for a context, then a patch with
-//! just what changed for that context whenever the environment gets a new snapshot.
+//! the flags that changed whenever the environment gets a new version (see
+//! [`crate::sdk_stream`]).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -13,17 +13,16 @@ use axum::response::Response;
 use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use togglerino_shared::EvaluationContext;
+use togglerino_shared::model::sdk_key_hash;
 use togglerino_shared::validate::parse_json;
-use togglerino_shared::{EvaluationContext, EvaluationResult};
-use tokio::sync::watch;
 
 use crate::AppState;
 use crate::error::EdgeError;
-use crate::fanout::{Answer, Channel};
 use crate::routes::evaluate::key_from_headers;
+use crate::sdk_stream::SdkStream;
 use crate::sse;
-use crate::state::Store;
 
 pub fn router() -> Router<AppState> {
     Router::new().route(
@@ -144,112 +143,19 @@ fn open(
     let slot = Slot::take(&state.streams, state.max_sse_clients).ok_or(EdgeError::Unavailable(
         "too many streaming clients on this edge; retry on another",
     ))?;
-    let channel = state
-        .fanout
-        .join(
-            &state.store,
-            &state.closing,
-            project,
-            environment,
-            context,
-            &state.metrics.evaluations,
-        )
+    let watch = state
+        .store
+        .watch(project, environment)
         .ok_or(EdgeError::Forbidden)?;
-    let mut answers = channel.answers.clone();
-    let last = Arc::clone(&answers.borrow_and_update());
-    let following = Following {
-        first: Some(last.flags_frame()),
-        key,
-        last,
-        answers,
-        closing: state.closing.clone(),
-        store: Arc::clone(&state.store),
-        _channel: channel,
-        _slot: slot,
-    };
-    let events = futures_util::stream::unfold(following, next_event);
-    Ok(sse::response(events, crate::HEARTBEAT))
-}
-
-#[derive(Serialize)]
-struct PatchEvent {
-    flags: HashMap<String, EvaluationResult>,
-    removed: Vec<String>,
-    revision: u64,
-}
-
-struct Following {
-    first: Option<Bytes>,
-    key: String,
-    /// The answer this client has seen.
-    last: Arc<Answer>,
-    answers: watch::Receiver<Arc<Answer>>,
-    closing: watch::Receiver<bool>,
-    store: Arc<Store>,
-    _channel: Arc<Channel>,
-    _slot: Slot,
-}
-
-/// What differs between two answers for this client. Normally only the flags the newer
-/// answer re-evaluated are compared; after skipped answers, all of them.
-fn patch(last: &Answer, now: &Answer) -> PatchEvent {
-    let all: Vec<&String>;
-    let candidates: Box<dyn Iterator<Item = &String>> = if now.sequence == last.sequence + 1 {
-        Box::new(now.changed.iter())
-    } else {
-        all = last.flags.keys().chain(now.flags.keys()).collect();
-        Box::new(all.into_iter())
-    };
-    let mut flags = HashMap::new();
-    let mut removed = Vec::new();
-    for key in candidates {
-        match (last.flags.get(key), now.flags.get(key)) {
-            (before, Some(after)) => {
-                let same =
-                    before.is_some_and(|b| b.value == after.value && b.variant == after.variant);
-                if !same {
-                    flags.insert(key.clone(), after.clone());
-                }
-            }
-            (Some(_), None) => removed.push(key.clone()),
-            (None, None) => {}
-        }
-    }
-    removed.sort();
-    removed.dedup();
-    PatchEvent {
-        flags,
-        removed,
-        revision: now.revision,
-    }
-}
-
-async fn next_event(mut f: Following) -> Option<(Bytes, Following)> {
-    if let Some(first) = f.first.take() {
-        return Some((first, f));
-    }
-    loop {
-        if *f.closing.borrow() {
-            return None;
-        }
-        tokio::select! {
-            // Shutting down wins over a change arriving at the same time.
-            biased;
-            _ = f.closing.changed() => return None,
-            changed = f.answers.changed() => {
-                // The channel closed: its environment is gone.
-                changed.ok()?;
-                // A revoked key ends the stream.
-                f.store.load()?.key_scope(&f.key)?;
-                let now = Arc::clone(&f.answers.borrow_and_update());
-                let patch = patch(&f.last, &now);
-                f.last = now;
-                if patch.flags.is_empty() && patch.removed.is_empty() {
-                    continue;
-                }
-                let event = sse::frame("patch", &patch.revision.to_string(), &patch);
-                return Some((event, f));
-            }
-        }
-    }
+    let stream = SdkStream::new(
+        sdk_key_hash(&key),
+        context,
+        watch,
+        Arc::clone(&state.store),
+        state.closing.clone(),
+        state.metrics.evaluations.clone(),
+        slot,
+    )
+    .ok_or(EdgeError::Forbidden)?;
+    Ok(sse::response(stream.frames(), crate::HEARTBEAT))
 }

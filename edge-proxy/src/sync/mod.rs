@@ -61,7 +61,7 @@ impl Syncer {
     pub fn restore(&self) {
         let Some(dir) = &self.cache_dir else { return };
         match cache::load(dir) {
-            Ok(Some(json)) => match Loaded::from_body(json.into(), None) {
+            Ok(Some(json)) => match Loaded::from_body(json.into(), None, None) {
                 Ok(loaded) => {
                     tracing::info!(
                         environments = loaded.environment_count(),
@@ -120,8 +120,15 @@ impl Syncer {
             .await
             .context("snapshot download broke off")?;
         // reqwest does not decompress (no such feature enabled): the body stays as sent,
-        // and `Loaded` keeps it compressed.
-        let loaded = Loaded::from_body(body.clone(), etag).map_err(anyhow::Error::msg)?;
+        // and `Loaded` keeps it compressed. Parsing and compiling are CPU work: off the
+        // async workers, which keep serving evaluations meanwhile.
+        let loaded = tokio::task::spawn_blocking({
+            let body = body.clone();
+            move || Loaded::from_body(body, etag, current.as_deref())
+        })
+        .await
+        .context("snapshot compilation panicked")?
+        .map_err(anyhow::Error::msg)?;
         tracing::info!(
             environments = loaded.environment_count(),
             "new snapshot in service"

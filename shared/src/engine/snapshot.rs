@@ -197,11 +197,22 @@ impl CompiledSnapshot {
         self.flags.iter().map(|f| f.key.as_str())
     }
 
+    /// The key of the flag at `position` in snapshot order, archived or not, so a
+    /// caller can walk the flags in pieces and resume where it stopped.
+    pub fn flag_key(&self, position: usize) -> Option<&str> {
+        self.flags.get(position).map(|f| f.key.as_str())
+    }
+
     /// The key's scope-free details when `presented` is one of this snapshot's SDK keys.
     /// Only hashes are stored; looking up a hash reveals nothing about other keys, so an
     /// ordinary map lookup is safe here.
     pub fn authenticate(&self, presented: &str) -> Option<&SdkKeyInfo> {
         self.sdk_keys.get(&sdk_key_hash(presented))
+    }
+
+    /// Every SDK key's hash and kind, to index keys across environments.
+    pub fn sdk_key_hashes(&self) -> impl Iterator<Item = (&[u8; 32], SdkKeyKind)> {
+        self.sdk_keys.iter().map(|(hash, info)| (hash, info.kind))
     }
 
     /// Evaluates one flag for `context`.

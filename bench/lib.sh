@@ -20,9 +20,12 @@ start_control_plane() {
   read -r EDGE_TOKEN SDK_KEY < <(python3 bench/setup.py http://127.0.0.1:18080 "$1")
 }
 
-# start_edge PORT UPSTREAM: an edge on 127.0.0.1:PORT, waited for until ready.
+# start_edge PORT UPSTREAM: an edge on 127.0.0.1:PORT, waited for until ready; pinned to
+# the CPU in EDGE_CPU, if set.
 start_edge() {
-  RUST_LOG=warn target/release/togglerino-edge --upstream-url "$2" --edge-token "$EDGE_TOKEN" \
+  local pin=()
+  if [ -n "${EDGE_CPU:-}" ]; then pin=(taskset -c "$EDGE_CPU"); fi
+  RUST_LOG=warn "${pin[@]}" target/release/togglerino-edge --upstream-url "$2" --edge-token "$EDGE_TOKEN" \
     --listen "127.0.0.1:$1" --max-sse-clients 20000 > "$bench_work/edge-$1.log" 2>&1 &
   until curl -sf "http://127.0.0.1:$1/readyz" >/dev/null; do sleep 0.2; done
 }
@@ -30,4 +33,9 @@ start_edge() {
 # rss_kib PORT: resident memory of the edge listening on PORT.
 rss_kib() {
   ps -o rss= -p "$(pgrep -f "togglerino-edge .*--listen 127.0.0.1:$1")" | tr -d ' '
+}
+
+# peak_rss_kib PORT: the most resident memory the edge on PORT has had.
+peak_rss_kib() {
+  awk '/^VmHWM:/ { print $2 }' "/proc/$(pgrep -f "togglerino-edge .*--listen 127.0.0.1:$1")/status"
 }

@@ -1,26 +1,47 @@
 #!/usr/bin/env bash
-# Toggle-to-client propagation: CLIENTS SDK streams spread over two edges, one toggle
-# through the control plane, the delay until each client has its patch. Then the edges'
-# memory. Figures go to docs/performance.md.
+# Toggle-to-client propagation: CLIENTS SDK streams spread over EDGES edges, one toggle
+# through the control plane, the delay until each client has its patch; then the
+# edges' memory. Figures go to docs/performance.md.
+#
+# By default every stream is a different user, as browsers and apps are; CONTEXTS=N
+# makes N users share the streams. The first edge is pinned to CPU 0 and the load
+# generator to CPU 1 (PIN=0 to leave scheduling alone). The toggled flag, flag-00004,
+# is a 25 % rollout, so its answer depends on the user.
 #
 # The load generator is bench/sse_load.rs, built as an example of the edge crate.
-# Usage: bench/propagation.sh [clients, default 5000] [flags, default 350]
+# Usage: bench/propagation.sh [clients, default 10000] [flags, default 350] [edges, default 1]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-clients=${1:-5000}
+clients=${1:-10000}
 flags=${2:-350}
+edges=${3:-1}
+contexts=${CONTEXTS:-0}
+flag=${FLAG:-flag-00004}
+pin=${PIN:-1}
 ulimit -n "$(ulimit -Hn)"
 source bench/lib.sh
 
 build_release
 start_control_plane "$flags"
-start_edge 18090 http://127.0.0.1:18080
-start_edge 18091 http://127.0.0.1:18080
-echo "== idle edges with ${flags} flags: RSS $(rss_kib 18090) KiB and $(rss_kib 18091) KiB"
-target/release/examples/sse-load http://127.0.0.1:18080 "$SDK_KEY" "$clients" \
-  http://127.0.0.1:18090 http://127.0.0.1:18091 &
-probe=$!
-# Memory with every client connected, read while they wait for the toggle.
-sleep 20
-echo "== edges with ${flags} flags and $((clients / 2)) clients each: RSS $(rss_kib 18090) KiB and $(rss_kib 18091) KiB"
-wait "$probe"
+urls=()
+for ((i = 0; i < edges; i++)); do
+  port=$((18090 + i))
+  if [ "$pin" = 1 ] && [ "$i" = 0 ]; then
+    EDGE_CPU=0 start_edge "$port" http://127.0.0.1:18080
+  else
+    start_edge "$port" http://127.0.0.1:18080
+  fi
+  urls+=("http://127.0.0.1:$port")
+done
+report_memory() {
+  for ((i = 0; i < edges; i++)); do
+    echo "   edge :$((18090 + i)): RSS $(rss_kib $((18090 + i))) KiB, peak $(peak_rss_kib $((18090 + i))) KiB"
+  done
+}
+echo "== idle edges with ${flags} flags"
+report_memory
+generator=(target/release/examples/sse-load http://127.0.0.1:18080 "$SDK_KEY" "$clients" "$contexts" "$flag" "${urls[@]}")
+if [ "$pin" = 1 ]; then generator=(taskset -c 1 "${generator[@]}"); fi
+"${generator[@]}"
+echo "== edges with ${flags} flags after ${clients} streams and the toggle"
+report_memory

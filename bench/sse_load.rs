@@ -1,12 +1,17 @@
 //! Toggle-to-client propagation: opens CLIENTS SDK streams spread over the given edges,
-//! toggles one flag through the control plane, and reports how long each client took to
-//! receive its patch, measured from the moment the toggle request was sent.
+//! waits until every one has its first `flags` event, toggles FLAG through the control
+//! plane, and reports how long each client took to receive its patch, measured from the
+//! moment the toggle request was sent. Every stream keeps being read to the end, as a
+//! real SDK would.
+//!
+//! CONTEXTS is how many distinct users the streams belong to: 0 for one user per stream
+//! (browsers and apps), or a small number to measure streams that share contexts.
 //!
 //! One thread, plain sockets and a line reader per stream: the load generator shares the
 //! machine with what it measures, so it must cost as little as possible.
 //!
 //! Usage: cargo run --release -p togglerino-edge-proxy --example sse-load --
-//!          CONTROL_PLANE_URL SDK_KEY CLIENTS EDGE_URL [EDGE_URL...]
+//!          CONTROL_PLANE_URL SDK_KEY CLIENTS CONTEXTS FLAG EDGE_URL [EDGE_URL...]
 //! Needs the control plane's admin credentials from setup.py (bench@example.com).
 
 use std::time::{Duration, Instant};
@@ -18,8 +23,6 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
-const FLAG: &str = "flag-00000";
-
 /// What a client reports to the conductor.
 enum Report {
     Connected,
@@ -29,35 +32,48 @@ enum Report {
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [control_plane, sdk_key, clients, edges @ ..] = args.as_slice() else {
-        anyhow::bail!("usage: sse-load CONTROL_PLANE_URL SDK_KEY CLIENTS EDGE_URL...");
+    let [control_plane, sdk_key, clients, contexts, flag, edges @ ..] = args.as_slice() else {
+        anyhow::bail!(
+            "usage: sse-load CONTROL_PLANE_URL SDK_KEY CLIENTS CONTEXTS FLAG EDGE_URL..."
+        );
     };
     anyhow::ensure!(!edges.is_empty(), "name at least one edge");
     let clients: usize = clients.parse()?;
+    let contexts: usize = contexts.parse()?;
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?
-        .block_on(run(control_plane, sdk_key, clients, edges))
+        .block_on(run(control_plane, sdk_key, clients, contexts, flag, edges))
 }
 
 async fn run(
     control_plane: &str,
     sdk_key: &str,
     clients: usize,
+    contexts: usize,
+    flag: &str,
     edges: &[String],
 ) -> anyhow::Result<()> {
     let (reports, mut received) = mpsc::unbounded_channel();
+    let opening = Instant::now();
     for index in 0..clients {
         let edge = edges[index % edges.len()]
             .trim_start_matches("http://")
             .to_owned();
-        // Ten distinct contexts: shared evaluation is part of what is measured.
-        let context =
-            URL_SAFE_NO_PAD.encode(json!({"user_id": format!("user-{}", index % 10)}).to_string());
+        let user = if contexts == 0 {
+            index
+        } else {
+            index % contexts
+        };
+        let context = URL_SAFE_NO_PAD.encode(
+            json!({"user_id": format!("user-{user}"), "attributes": {"plan": "pro", "country": "NZ"}})
+                .to_string(),
+        );
         let path = format!("/api/v1/stream/bench/production?context={context}&sdk_key={sdk_key}");
         let reports = reports.clone();
+        let flag = format!("\"{flag}\"");
         tokio::spawn(async move {
-            if let Err(error) = client(&edge, &path, &reports).await {
+            if let Err(error) = client(&edge, &path, &flag, &reports).await {
                 let _ = reports.send(Report::Failed(format!("{error:#}")));
             }
         });
@@ -74,11 +90,20 @@ async fn run(
             _ => anyhow::bail!("a client ended early"),
         }
     }
-    println!("{clients} clients connected to {} edges", edges.len());
+    println!(
+        "{clients} clients ({}) had their first flags event from {} edge(s) {:.2} s after the first opened",
+        if contexts == 0 {
+            "one user each".to_owned()
+        } else {
+            format!("{contexts} distinct users")
+        },
+        edges.len(),
+        opening.elapsed().as_secs_f64()
+    );
     // Let the edges settle after the connection storm before measuring.
     tokio::time::sleep(Duration::from_secs(2)).await;
 
-    let started = toggle(control_plane).await?;
+    let started = toggle(control_plane, flag).await?;
     let mut delays = Vec::with_capacity(clients);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while delays.len() < clients {
@@ -103,10 +128,12 @@ async fn run(
     Ok(())
 }
 
-/// One SDK stream: reports its first `flags` event, then the first patch naming FLAG.
+/// One SDK stream: reports its whole first `flags` event, then the first patch naming
+/// `flag` (quoted), and reads on until the edge closes the stream.
 async fn client(
     edge: &str,
     path: &str,
+    flag: &str,
     reports: &mpsc::UnboundedSender<Report>,
 ) -> anyhow::Result<()> {
     let mut socket = TcpStream::connect(edge).await?;
@@ -119,6 +146,7 @@ async fn client(
     let mut lines = BufReader::new(socket);
     let mut line = String::new();
     let mut event = String::new();
+    let (mut connected, mut patched) = (false, false);
     loop {
         line.clear();
         if lines.read_line(&mut line).await? == 0 {
@@ -126,20 +154,22 @@ async fn client(
         }
         if let Some(name) = line.strip_prefix("event: ") {
             event = name.trim_end().to_owned();
-            if event == "flags" {
+        } else if line.starts_with("data: ") {
+            // The data line is the whole event: framed in pieces, read in one line.
+            if event == "flags" && !connected {
+                connected = true;
                 let _ = reports.send(Report::Connected);
+            } else if event == "patch" && !patched && line.contains(flag) {
+                patched = true;
+                let _ = reports.send(Report::Patched(Instant::now()));
             }
-        } else if event == "patch" && line.starts_with("data: ") && line.contains(FLAG) {
-            let _ = reports.send(Report::Patched(Instant::now()));
-            // Stay connected: closing thousands of streams would load the edges while
-            // other clients still wait for their patch.
-            std::future::pending::<()>().await;
         }
     }
 }
 
-/// Flips FLAG in production as the benchmark's admin; returns when the request was sent.
-async fn toggle(control_plane: &str) -> anyhow::Result<Instant> {
+/// Flips `flag` in production as the benchmark's admin; returns when the request was
+/// sent.
+async fn toggle(control_plane: &str, flag: &str) -> anyhow::Result<Instant> {
     let http = reqwest::Client::builder().cookie_store(true).build()?;
     let login: Value = http
         .post(format!("{control_plane}/api/v1/auth/login"))
@@ -151,7 +181,7 @@ async fn toggle(control_plane: &str) -> anyhow::Result<Instant> {
         .await?;
     let csrf = login["csrf_token"].as_str().unwrap_or_default().to_owned();
     let path =
-        format!("{control_plane}/api/v1/projects/bench/flags/{FLAG}/environments/production");
+        format!("{control_plane}/api/v1/projects/bench/flags/{flag}/environments/production");
     let config: Value = http
         .get(&path)
         .send()

@@ -1,35 +1,32 @@
-//! The change feed, read side: one PostgreSQL `LISTEN` per control-plane process, fanned
-//! out to every edge stream it serves. Because each replica listens to the database, an
-//! edge connected to any replica hears of writes made on all of them.
+//! The change feed, read side: one PostgreSQL `LISTEN` per control-plane process. A
+//! notification only says "there are new changes"; the listener reads every row after
+//! the last one it passed on, in order, and fans each out to every edge stream it
+//! serves, framed once. Because each replica listens to the database, an edge
+//! connected to any replica hears of writes made on all of them.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Deserialize;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio::sync::broadcast;
-use uuid::Uuid;
 
-use crate::db::changes::CHANNEL;
+use crate::db::changes::{self, CHANNEL};
+
+/// How many changes one read takes; a longer backlog is read in turns.
+const BATCH: i64 = 500;
+
+/// How long changes are kept for edges to replay.
+const RETENTION_HOURS: i32 = 24;
 
 /// What streams are told.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FeedEvent {
-    Change {
-        environment_id: Uuid,
-        revision: i64,
-        seq: i64,
-    },
+    /// One committed change: its number and its delta as JSON.
+    Change { seq: i64, delta: Arc<str> },
     /// The listener lost its connection and may have missed changes: every stream
-    /// should send the current revisions again.
+    /// should catch up from the table.
     Resync,
-}
-
-#[derive(Deserialize)]
-struct Payload {
-    environment_id: Uuid,
-    revision: i64,
-    seq: i64,
 }
 
 /// The sending end streams subscribe to.
@@ -41,7 +38,7 @@ pub struct Feed {
 impl Default for Feed {
     fn default() -> Feed {
         // Enough room for a burst of bulk changes; a stream that still falls behind
-        // resyncs instead of losing changes.
+        // catches up from the table instead of losing changes.
         Feed {
             sender: broadcast::channel(1024).0,
         }
@@ -54,16 +51,26 @@ impl Feed {
     }
 
     /// Listens on the database for as long as the process runs, reconnecting after
-    /// failures.
+    /// failures; and forgets old changes now and then.
     pub fn spawn_listener(&self, db: PgPool) {
         let sender = self.sender.clone();
+        let listening = db.clone();
         tokio::spawn(async move {
             loop {
-                if let Err(error) = listen(&db, &sender).await {
+                if let Err(error) = listen(&listening, &sender).await {
                     tracing::warn!(%error, "change feed listener failed; retrying");
                 }
                 let _ = sender.send(FeedEvent::Resync);
                 tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(600));
+            loop {
+                every.tick().await;
+                if let Err(error) = changes::prune(&db, RETENTION_HOURS).await {
+                    tracing::warn!(%error, "cannot prune old changes");
+                }
             }
         });
     }
@@ -72,23 +79,30 @@ impl Feed {
 async fn listen(db: &PgPool, sender: &broadcast::Sender<FeedEvent>) -> sqlx::Result<()> {
     let mut listener = PgListener::connect_with(db).await?;
     listener.listen(CHANNEL).await?;
-    // Changes made before LISTEN took effect are covered by the resync that follows
-    // every (re)connection.
+    // Changes committed before LISTEN took effect are covered by the resync that
+    // follows every (re)connection: streams catch up from the table themselves.
+    let mut last = changes::newest(db).await?;
     let _ = sender.send(FeedEvent::Resync);
     loop {
         // try_recv reports a lost connection as None instead of hiding it.
-        let Some(notification) = listener.try_recv().await? else {
+        if listener.try_recv().await?.is_none() {
             return Ok(());
-        };
-        match serde_json::from_str::<Payload>(notification.payload()) {
-            Ok(p) => {
+        }
+        // One read covers every notification that arrived meanwhile.
+        loop {
+            let rows = changes::after(db, last, BATCH).await?;
+            let full = rows.len() as i64 == BATCH;
+            for row in rows {
+                last = row.seq;
+                let delta = serde_json::to_string(&row.delta.0).expect("deltas serialize");
                 let _ = sender.send(FeedEvent::Change {
-                    environment_id: p.environment_id,
-                    revision: p.revision,
-                    seq: p.seq,
+                    seq: row.seq,
+                    delta: delta.into(),
                 });
             }
-            Err(error) => tracing::warn!(%error, "ignoring a malformed change notification"),
+            if !full {
+                break;
+            }
         }
     }
 }

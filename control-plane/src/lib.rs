@@ -10,7 +10,9 @@ pub mod error;
 pub mod extract;
 pub mod feed;
 pub mod routes;
+pub mod snapshot_cache;
 pub mod state;
+pub mod write;
 
 use std::future::Future;
 use std::net::SocketAddr;

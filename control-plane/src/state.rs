@@ -4,7 +4,7 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 
 use crate::feed::Feed;
-use crate::routes::edge::SnapshotCache;
+use crate::snapshot_cache::SnapshotCache;
 
 use crate::auth::rate_limit::LoginLimiter;
 

@@ -16,7 +16,8 @@ pub struct Fingerprints {
 
 #[derive(Debug)]
 struct FlagPrint {
-    /// The flag and its config, digested.
+    /// What of the flag and its config decides answers, digested: not its name,
+    /// description or tags.
     digest: u64,
     /// Segments its rules use, and flags it needs: their changes are its changes too.
     segments: Vec<String>,
@@ -37,8 +38,14 @@ impl Fingerprints {
             .flags
             .iter()
             .map(|entry| {
+                let flag = &entry.flag;
                 let print = FlagPrint {
-                    digest: digest(entry),
+                    digest: digest(&(
+                        flag.flag_type,
+                        &flag.default_value,
+                        flag.archived,
+                        &entry.config,
+                    )),
                     segments: entry.config.segment_keys().map(str::to_owned).collect(),
                     prerequisites: entry
                         .config
@@ -53,7 +60,11 @@ impl Fingerprints {
         let segments = snapshot
             .segments
             .iter()
-            .map(|segment| (segment.key.clone(), digest(segment)))
+            // Membership only: a segment's name and description decide nothing.
+            .map(|segment| {
+                let membership = (&segment.included, &segment.excluded, &segment.conditions);
+                (segment.key.clone(), digest(&membership))
+            })
             .collect();
         Fingerprints { flags, segments }
     }
@@ -167,5 +178,15 @@ mod tests {
         let mut removed = base.clone();
         removed.flags.retain(|f| f.flag.key != "z");
         assert_eq!(changed(&base, &removed), ["z"]);
+
+        let mut renamed = base.clone();
+        renamed.flags[4].flag.name = "Zed".into();
+        renamed.flags[4].flag.tags.push("ui".into());
+        renamed.segments[0].name = "Beta testers".into();
+        assert_eq!(
+            changed(&base, &renamed),
+            Vec::<String>::new(),
+            "no answer can differ"
+        );
     }
 }

@@ -18,6 +18,8 @@ pub enum EdgeError {
     Forbidden,
     #[error("flag {0:?} not found")]
     FlagNotFound(String),
+    #[error("environment {0:?} not found on this edge")]
+    EnvironmentNotFound(String),
     #[error("request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
     #[error("no snapshot yet: this edge has not reached its upstream")]
@@ -32,7 +34,7 @@ impl EdgeError {
             EdgeError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             EdgeError::Unauthenticated => StatusCode::UNAUTHORIZED,
             EdgeError::Forbidden => StatusCode::FORBIDDEN,
-            EdgeError::FlagNotFound(_) => StatusCode::NOT_FOUND,
+            EdgeError::FlagNotFound(_) | EdgeError::EnvironmentNotFound(_) => StatusCode::NOT_FOUND,
             EdgeError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             EdgeError::NotReady | EdgeError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -44,6 +46,7 @@ impl EdgeError {
             EdgeError::Unauthenticated => "unauthenticated",
             EdgeError::Forbidden => "forbidden",
             EdgeError::FlagNotFound(_) => "flag_not_found",
+            EdgeError::EnvironmentNotFound(_) => "environment_not_found",
             EdgeError::PayloadTooLarge(_) => "payload_too_large",
             EdgeError::NotReady => "not_ready",
             EdgeError::Unavailable(_) => "unavailable",

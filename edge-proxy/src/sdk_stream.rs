@@ -218,14 +218,18 @@ mod tests {
     use eventsource_stream::Eventsource;
     use futures_util::StreamExt;
     use serde_json::{Value, json};
-    use togglerino_shared::model::{sdk_key_hash, sdk_key_hash_hex};
+    use togglerino_shared::model::{Snapshot, sdk_key_hash, sdk_key_hash_hex};
 
     use super::*;
-    use crate::state::Loaded;
 
     /// Environments `shop/production` and `shop/staging`, each with flags `f0…` of which
     /// those in `enabled` are on; the production key is `sdk_prod`.
-    fn body(flags: usize, enabled: &[usize], staging_revision: u64, keys: &[&str]) -> Bytes {
+    fn body(
+        flags: usize,
+        enabled: &[usize],
+        staging_revision: u64,
+        keys: &[&str],
+    ) -> Vec<Snapshot> {
         let environment = |name: &str, revision: u64, keys: &[&str]| {
             let flags: Vec<Value> = (0..flags)
                 .map(|i| {
@@ -247,16 +251,28 @@ mod tests {
             json!({"project": "shop", "environment": name, "revision": revision, "flags": flags, "sdk_keys": keys})
         };
         let revision = 10 + enabled.len() as u64;
-        let json = json!({"environments": [
+        [
             environment("production", revision, keys),
             environment("staging", staging_revision, &["sdk_staging"]),
-        ]});
-        serde_json::to_vec(&json).unwrap().into()
+        ]
+        .into_iter()
+        .map(|json| serde_json::from_value(json).unwrap())
+        .collect()
     }
 
-    fn install(store: &Store, body: Bytes) {
-        let previous = store.load();
-        store.replace(Loaded::from_body(body, None, previous.as_deref()).unwrap());
+    /// Puts in service each environment that differs from what the store holds, as sync
+    /// does.
+    fn install(store: &Store, environments: Vec<Snapshot>) {
+        for snapshot in environments {
+            let current = store
+                .load()
+                .and_then(|l| l.get(&snapshot.project, &snapshot.environment).cloned());
+            if current.as_ref().is_some_and(|c| *c.snapshot() == snapshot) {
+                continue;
+            }
+            let next = Environment::new(snapshot, None, current.as_deref()).unwrap();
+            store.install(Arc::new(next));
+        }
     }
 
     type Frames = std::pin::Pin<Box<dyn futures_util::Stream<Item = Bytes> + Send>>;

@@ -30,10 +30,10 @@ pub fn if_none_match<'a>(if_none_match: impl IntoIterator<Item = &'a str>, etags
         .any(|tag| tag == "*" || etags.contains(&tag.trim_start_matches("W/")))
 }
 
-/// The answer to `GET /api/v1/edge/snapshot`, served by control planes and by edges to
-/// downstream edges alike: 304 when `If-None-Match` names either representation's
-/// validator, else the JSON (gzipped when accepted), with `ETag`, `Vary` and
-/// `Cache-Control`. Each body is only made when it is sent.
+/// The answer to `GET /api/v1/edge/environments/{project}/{env}`, served by control
+/// planes and by edges to downstream edges alike: 304 when `If-None-Match` names either
+/// representation's validator, else the JSON (gzipped when accepted), with `ETag`,
+/// `Vary` and `Cache-Control`. Each body is only made when it is sent.
 #[cfg(feature = "process")]
 pub fn snapshot_response(
     headers: &axum::http::HeaderMap,

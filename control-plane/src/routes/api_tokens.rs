@@ -15,6 +15,7 @@ use crate::db::{self, api_tokens::ApiTokenRow};
 use crate::error::{ApiError, ApiResult, ErrorOut};
 use crate::extract::Json;
 use crate::state::AppState;
+use crate::write::Write;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -89,9 +90,9 @@ async fn create(
     let secret = secrets::generate(API_TOKEN_PREFIX, 32);
     let prefix = secrets::display_prefix(&secret, API_TOKEN_PREFIX);
     let created_by = (actor.kind == ActorKind::User).then_some(actor.id);
-    let mut tx = state.db.begin().await?;
+    let mut write = Write::begin(&state).await?;
     let row = db::api_tokens::insert(
-        &mut *tx,
+        write.db(),
         name,
         body.role.as_str(),
         &secrets::hash(&secret),
@@ -101,8 +102,7 @@ async fn create(
     .await?;
     let token = ApiTokenOut::from(row);
     let entry = Entry::global("api_token.created", "api_token", &token.name).new(&token);
-    db::audit::record(&mut tx, &actor, entry).await?;
-    tx.commit().await?;
+    write.commit(&actor, entry).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(CreatedApiTokenOut { token, secret }),
@@ -118,13 +118,12 @@ async fn revoke(
 ) -> ApiResult<StatusCode> {
     let not_found = || ApiError::not_found("api_token_not_found", "API token");
     let id = Uuid::parse_str(&id).map_err(|_| not_found())?;
-    let mut tx = state.db.begin().await?;
-    let row = db::api_tokens::revoke(&mut *tx, id)
+    let mut write = Write::begin(&state).await?;
+    let row = db::api_tokens::revoke(write.db(), id)
         .await?
         .ok_or_else(not_found)?;
     let token = ApiTokenOut::from(row);
     let entry = Entry::global("api_token.revoked", "api_token", &token.name).old(&token);
-    db::audit::record(&mut tx, &actor, entry).await?;
-    tx.commit().await?;
+    write.commit(&actor, entry).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -18,6 +18,7 @@ use crate::error::{ApiError, ApiResult, ErrorOut};
 use crate::extract::Json;
 use crate::routes::users::{UserOut, check_email};
 use crate::state::AppState;
+use crate::write::Write;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -70,19 +71,19 @@ async fn setup(
     password::check_strength("password", &body.password)?;
     let hash = password::hash(body.password).await?;
 
-    let mut tx = state.db.begin().await?;
+    let mut write = Write::begin(&state).await?;
     // Two browsers finishing the wizard at once: the second waits here, then sees a user.
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(SETUP_LOCK)
-        .execute(&mut *tx)
+        .execute(write.db())
         .await?;
-    if db::users::count(&mut *tx).await? > 0 {
+    if db::users::count(write.db()).await? > 0 {
         return Err(ApiError::conflict(
             "setup_complete",
             "setup is already done; sign in instead",
         ));
     }
-    let user = db::users::insert(&mut *tx, &email, &hash, Role::Admin.as_str()).await?;
+    let user = db::users::insert(write.db(), &email, &hash, Role::Admin.as_str()).await?;
     let actor = Actor {
         id: user.id,
         name: user.email.clone(),
@@ -91,8 +92,7 @@ async fn setup(
     };
     let out = UserOut::from(user);
     let entry = Entry::global("user.created", "user", &out.email).new(&out);
-    db::audit::record(&mut tx, &actor, entry).await?;
-    tx.commit().await?;
+    write.commit(&actor, entry).await?;
     let (cookie, session) = start_session(&state, out).await?;
     Ok((
         StatusCode::CREATED,
@@ -207,11 +207,10 @@ async fn change_password(
     let keep = session::from_cookies(&headers)
         .map(secrets::hash)
         .unwrap_or_default();
-    let mut tx = state.db.begin().await?;
-    db::users::set_password(&mut *tx, actor.id, &hash).await?;
-    db::sessions::delete_others(&mut *tx, actor.id, &keep).await?;
+    let mut write = Write::begin(&state).await?;
+    db::users::set_password(write.db(), actor.id, &hash).await?;
+    db::sessions::delete_others(write.db(), actor.id, &keep).await?;
     let entry = Entry::global("user.password_changed", "user", &actor.name);
-    db::audit::record(&mut tx, &actor, entry).await?;
-    tx.commit().await?;
+    write.commit(&actor, entry).await?;
     Ok(StatusCode::NO_CONTENT)
 }

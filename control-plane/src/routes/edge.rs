@@ -1,102 +1,100 @@
-//! What edges read: every environment's snapshot, and a stream of changes telling them
-//! when to read it again.
+//! What edges read: where every environment stands, one environment's snapshot, and a
+//! stream of deltas in order. An edge applies each delta to the one environment it
+//! names, and pulls that environment's snapshot when it cannot (a gap, or a new
+//! environment).
 
 use std::convert::Infallible;
-use std::io::Write;
-use std::sync::Arc;
 use std::time::Duration;
 
-use arc_swap::ArcSwapOption;
-use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
-use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use togglerino_shared::http::snapshot_response;
-use togglerino_shared::model::{
-    ChangeEvent, EdgeSnapshot, EnvironmentRevision, RevisionsEvent, stream_events,
-};
+use togglerino_shared::model::{RevisionsEvent, stream_events};
 use tokio::sync::{broadcast, watch};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Edge;
 use crate::db;
-use crate::error::{ApiResult, ErrorOut};
+use crate::error::{ApiError, ApiResult, ErrorOut};
 use crate::feed::FeedEvent;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(snapshot))
+        .routes(routes!(revisions))
+        .routes(routes!(environment))
         .routes(routes!(stream))
 }
 
 /// How often an idle stream carries a comment, so proxies and edges see it alive.
 pub const HEARTBEAT: Duration = Duration::from_secs(15);
 
-/// The last snapshot served, reused while no environment's revision moves: edges poll
-/// and reconnect far more often than flags change.
-#[derive(Default)]
-pub struct SnapshotCache {
-    current: ArcSwapOption<Cached>,
-}
+/// Changes a reconnecting edge may replay; further behind, it gets `revisions` and
+/// pulls what moved.
+const MAX_REPLAY: i64 = 1000;
 
-struct Cached {
-    revisions: Vec<EnvironmentRevision>,
-    json: Bytes,
-    gzip: Bytes,
-    /// Strong validator of the JSON body; the gzip body's is derived from it.
-    etag: String,
-}
-
-impl Cached {
-    fn new(revisions: Vec<EnvironmentRevision>, snapshot: &EdgeSnapshot) -> anyhow::Result<Cached> {
-        let json = serde_json::to_vec(snapshot)?;
-        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        encoder.write_all(&json)?;
-        let gzip = encoder.finish()?;
-        let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&json)[..16]));
-        Ok(Cached {
-            revisions,
-            json: json.into(),
-            gzip: gzip.into(),
-            etag,
-        })
-    }
-}
-
-/// Every environment's snapshot. Send `If-None-Match` with the last `ETag` to get 304
-/// when nothing changed; `Accept-Encoding: gzip` to get it compressed.
-#[utoipa::path(get, path = "/edge/snapshot", tag = "edge", security(("edge_token" = [])),
-    responses((status = 200, description = "The snapshot of every environment", content_type = "application/json"),
-        (status = 304, description = "Unchanged since the ETag sent in If-None-Match"),
+/// Where every environment stands: what an edge compares with what it holds.
+#[utoipa::path(get, path = "/edge/revisions", tag = "edge", security(("edge_token" = [])),
+    responses((status = 200, description = "Every environment's revision", content_type = "application/json"),
         (status = 401, body = ErrorOut)))]
-async fn snapshot(
+async fn revisions(
     State(state): State<AppState>,
     _: Edge,
+) -> ApiResult<axum::Json<RevisionsEvent>> {
+    let mut connection = state.db.acquire().await?;
+    let environments = db::snapshots::revisions(&mut connection).await?;
+    Ok(axum::Json(RevisionsEvent { environments }))
+}
+
+/// One environment's snapshot. Send `If-None-Match` with the last `ETag` to get 304
+/// when nothing changed; `Accept-Encoding: gzip` to get it compressed.
+#[utoipa::path(get, path = "/edge/environments/{project}/{env}", tag = "edge", security(("edge_token" = [])),
+    params(("project" = String, Path, description = "Project key"), ("env" = String, Path, description = "Environment key")),
+    responses((status = 200, description = "The environment's snapshot", content_type = "application/json"),
+        (status = 304, description = "Unchanged since the ETag sent in If-None-Match"),
+        (status = 401, body = ErrorOut), (status = 404, body = ErrorOut)))]
+async fn environment(
+    State(state): State<AppState>,
+    _: Edge,
+    Path((project, environment)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let mut tx = state.db.begin().await?;
-    // One instant for every table, and a promise to PostgreSQL that we only read.
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        .execute(&mut *tx)
-        .await?;
-    let revisions = db::snapshots::revisions(&mut tx).await?;
-    let cached = match state.snapshots.current.load_full() {
-        Some(cached) if cached.revisions == revisions => cached,
-        _ => {
-            let snapshot = db::snapshots::build(&mut tx).await?;
-            let cached = Arc::new(Cached::new(revisions, &snapshot)?);
-            state.snapshots.current.store(Some(Arc::clone(&cached)));
-            cached
-        }
+    let not_found = || ApiError::not_found("environment_not_found", "environment");
+    let mut connection = state.db.acquire().await?;
+    let Some((environment_id, _, revision)) =
+        db::snapshots::find(&mut connection, &project, &environment).await?
+    else {
+        return Err(not_found());
     };
-    tx.commit().await?;
-
+    drop(connection);
+    let db = state.db.clone();
+    let cached = state
+        .snapshots
+        .get_or_build(environment_id, revision, async || {
+            let mut tx = db.begin().await?;
+            // One instant for every table, and a promise to PostgreSQL that we only read.
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+            let project = db::projects::find(&mut *tx, &project).await?;
+            let found = match &project {
+                Some(p) => db::environments::find(&mut *tx, p.id, &environment).await?,
+                None => None,
+            };
+            let (Some(project), Some(found)) = (project, found) else {
+                return Err(not_found());
+            };
+            let snapshot = db::snapshots::environment(&mut tx, &project, &found).await?;
+            tx.commit().await?;
+            Ok::<_, ApiError>(snapshot)
+        })
+        .await
+        .inspect_err(|_| state.snapshots.forget(environment_id))?;
     Ok(snapshot_response(
         &headers,
         &cached.etag,
@@ -105,10 +103,11 @@ async fn snapshot(
     ))
 }
 
-/// Server-Sent Events telling an edge when to pull the snapshot again. The first event,
-/// `revisions`, lists every environment's revision; then each committed change sends a
-/// `change` event. Event ids are global change numbers: reconnect with
-/// `Last-Event-ID` and the `revisions` event is skipped when nothing was missed.
+/// Server-Sent Events with every committed change in order. Without `Last-Event-ID`
+/// (or from further back than the changes kept), the first event is `revisions`:
+/// where every environment stands. Then each change is a `change` event carrying its
+/// delta; event ids are global change numbers, valid on every replica, so an edge
+/// that reconnects with `Last-Event-ID` gets exactly the changes it missed.
 #[utoipa::path(get, path = "/edge/stream", tag = "edge", security(("edge_token" = [])),
     params(("Last-Event-ID" = Option<i64>, Header, description = "The id of the last event received")),
     responses((status = 200, description = "An event stream", content_type = "text/event-stream"),
@@ -124,80 +123,109 @@ async fn stream(
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<i64>().ok());
-    let mut connection = state.db.acquire().await?;
-    let latest = db::snapshots::latest_change(&mut connection).await?;
-    drop(connection);
-    let initial = if last_seen == Some(latest) {
-        None
-    } else {
-        Some(revisions_event(&state.db).await?)
+    let mut following = Following {
+        pending: Vec::new(),
+        sent: 0,
+        receiver,
+        closing: state.closing.clone(),
+        db: state.db.clone(),
     };
-    let stream = futures_util::stream::unfold(
-        Following {
-            initial,
-            receiver,
-            closing: state.closing.clone(),
-            db: state.db.clone(),
-        },
-        next_event,
-    );
+    following.catch_up(last_seen).await?;
+    let stream = futures_util::stream::unfold(following, next_event);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(HEARTBEAT).text("heartbeat")))
 }
 
 struct Following {
-    initial: Option<Event>,
+    /// Events to send before the live ones, oldest last.
+    pending: Vec<Event>,
+    /// The change number the edge has everything up to.
+    sent: i64,
     receiver: broadcast::Receiver<FeedEvent>,
     closing: watch::Receiver<bool>,
     db: PgPool,
 }
 
-async fn next_event(mut following: Following) -> Option<(Result<Event, Infallible>, Following)> {
-    if let Some(event) = following.initial.take() {
-        return Some((Ok(event), following));
-    }
-    if *following.closing.borrow() {
-        return None;
-    }
-    let event = tokio::select! {
-        // Shutting down wins over anything still queued.
-        biased;
-        _ = following.closing.changed() => return None,
-        received = following.receiver.recv() => match received {
-            Ok(FeedEvent::Change { environment_id, revision, seq }) => {
-                let change = ChangeEvent {
-                    environment_id: environment_id.to_string(),
-                    revision: revision as u64,
-                };
-                Event::default()
-                    .event(stream_events::CHANGE)
-                    .id(seq.to_string())
-                    .json_data(change)
-                    .expect("change events serialize")
+fn change_event(seq: i64, delta: &str) -> Event {
+    Event::default()
+        .event(stream_events::CHANGE)
+        .id(seq.to_string())
+        .data(delta)
+}
+
+impl Following {
+    /// Queues what an edge that has everything up to `seen` lacks: the changes after
+    /// it if they are all kept and not too many, else `revisions`.
+    async fn catch_up(&mut self, seen: Option<i64>) -> ApiResult<()> {
+        let mut tx = self.db.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+        let newest = db::changes::newest(&mut *tx).await?;
+        let oldest = db::changes::oldest(&mut *tx).await?;
+        let replayable = seen.filter(|&seen| {
+            seen <= newest
+                && newest - seen <= MAX_REPLAY
+                && (seen == newest || oldest.is_some_and(|oldest| oldest <= seen + 1))
+        });
+        let mut events = Vec::new();
+        match replayable {
+            Some(seen) => {
+                for row in db::changes::after(&mut *tx, seen, MAX_REPLAY).await? {
+                    let delta = serde_json::to_string(&row.delta.0).expect("deltas serialize");
+                    events.push(change_event(row.seq, &delta));
+                }
             }
-            // The feed may have missed changes, or this stream fell behind it: say
-            // where everything stands instead.
-            Ok(FeedEvent::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
-                match revisions_event(&following.db).await {
-                    Ok(event) => event,
-                    Err(error) => {
-                        tracing::warn!(%error, "cannot read revisions; closing an edge stream");
+            None => {
+                let environments = db::snapshots::revisions(&mut tx).await?;
+                events.push(
+                    Event::default()
+                        .event(stream_events::REVISIONS)
+                        .id(newest.to_string())
+                        .json_data(RevisionsEvent { environments })
+                        .expect("revisions serialize"),
+                );
+            }
+        }
+        tx.commit().await?;
+        self.sent = newest;
+        events.reverse();
+        // Anything still queued from before goes after what was just read.
+        events.append(&mut self.pending);
+        self.pending = events;
+        Ok(())
+    }
+}
+
+async fn next_event(mut f: Following) -> Option<(Result<Event, Infallible>, Following)> {
+    loop {
+        if let Some(event) = f.pending.pop() {
+            return Some((Ok(event), f));
+        }
+        if *f.closing.borrow() {
+            return None;
+        }
+        tokio::select! {
+            // Shutting down wins over anything still queued.
+            biased;
+            _ = f.closing.changed() => return None,
+            received = f.receiver.recv() => match received {
+                // Read already, while catching up.
+                Ok(FeedEvent::Change { seq, .. }) if seq <= f.sent => {}
+                Ok(FeedEvent::Change { seq, delta }) => {
+                    f.sent = seq;
+                    return Some((Ok(change_event(seq, &delta)), f));
+                }
+                // The feed may have missed changes, or this stream fell behind it:
+                // catch up from the table.
+                Ok(FeedEvent::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                    let sent = f.sent;
+                    if let Err(error) = f.catch_up(Some(sent)).await {
+                        tracing::warn!(%error, "cannot catch up; closing an edge stream");
                         return None;
                     }
                 }
-            }
-            Err(broadcast::error::RecvError::Closed) => return None,
-        },
-    };
-    Some((Ok(event), following))
-}
-
-async fn revisions_event(db: &PgPool) -> ApiResult<Event> {
-    let mut connection = db.acquire().await?;
-    let latest = db::snapshots::latest_change(&mut connection).await?;
-    let environments = db::snapshots::revisions(&mut connection).await?;
-    Ok(Event::default()
-        .event(stream_events::REVISIONS)
-        .id(latest.to_string())
-        .json_data(RevisionsEvent { environments })
-        .expect("revisions serialize"))
+                Err(broadcast::error::RecvError::Closed) => return None,
+            },
+        }
+    }
 }

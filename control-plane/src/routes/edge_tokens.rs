@@ -15,6 +15,7 @@ use crate::db::{self, edge_tokens::EdgeTokenRow};
 use crate::error::{ApiError, ApiResult, ErrorOut};
 use crate::extract::Json;
 use crate::state::AppState;
+use crate::write::Write;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -88,12 +89,11 @@ async fn create(
     }
     let secret = secrets::generate(EDGE_TOKEN_PREFIX, 32);
     let prefix = secrets::display_prefix(&secret, EDGE_TOKEN_PREFIX);
-    let mut tx = state.db.begin().await?;
-    let row = db::edge_tokens::insert(&mut *tx, name, &secrets::hash(&secret), &prefix).await?;
+    let mut write = Write::begin(&state).await?;
+    let row = db::edge_tokens::insert(write.db(), name, &secrets::hash(&secret), &prefix).await?;
     let token = EdgeTokenOut::from(row);
     let entry = Entry::global("edge_token.created", "edge_token", &token.name).new(&token);
-    db::audit::record(&mut tx, &actor, entry).await?;
-    tx.commit().await?;
+    write.commit(&actor, entry).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(CreatedEdgeTokenOut { token, secret }),
@@ -112,13 +112,12 @@ async fn revoke(
 ) -> ApiResult<StatusCode> {
     let not_found = || ApiError::not_found("edge_token_not_found", "edge token");
     let id = Uuid::parse_str(&id).map_err(|_| not_found())?;
-    let mut tx = state.db.begin().await?;
-    let row = db::edge_tokens::revoke(&mut *tx, id)
+    let mut write = Write::begin(&state).await?;
+    let row = db::edge_tokens::revoke(write.db(), id)
         .await?
         .ok_or_else(not_found)?;
     let token = EdgeTokenOut::from(row);
     let entry = Entry::global("edge_token.revoked", "edge_token", &token.name).old(&token);
-    db::audit::record(&mut tx, &actor, entry).await?;
-    tx.commit().await?;
+    write.commit(&actor, entry).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,14 +13,15 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::{Editor, Viewer};
+use crate::db;
 use crate::db::audit::Entry;
 use crate::db::environments::EnvironmentRow;
 use crate::db::projects::ProjectRow;
-use crate::db::{self, changes};
 use crate::error::{ApiError, ApiResult, ErrorOut};
 use crate::extract::Json;
 use crate::routes::projects::{ProjectPath, check_name_and_description, duplicate, path_param};
 use crate::state::AppState;
+use crate::write::Write;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -102,8 +103,8 @@ async fn create(
 ) -> ApiResult<(StatusCode, axum::Json<EnvironmentOut>)> {
     validate_key(KeyKind::Environment, "key", &body.key).map_err(ValidationErrors::from)?;
     check_name_and_description(&body.name, "")?;
-    let mut tx = state.db.begin().await?;
-    let environment = db::environments::insert(&mut *tx, project.id, &body.key, body.name.trim())
+    let mut write = Write::begin(&state).await?;
+    let environment = db::environments::insert(write.db(), project.id, &body.key, body.name.trim())
         .await
         .map_err(|e| {
             duplicate(
@@ -113,11 +114,11 @@ async fn create(
             )
         })?;
     // Every flag exists in every environment; here it starts off.
-    for flag in db::flags::list_all(&mut *tx, project.id).await? {
+    for flag in db::flags::list_all(write.db(), project.id).await? {
         let config = FlagConfig::initial(&flag.to_model());
-        db::flag_configs::insert(&mut *tx, flag.id, environment.id, &config, &actor.name).await?;
+        db::flag_configs::insert(write.db(), flag.id, environment.id, &config, &actor.name).await?;
     }
-    changes::notify(&mut tx, environment.id, environment.revision).await?;
+    write.environment_created(&environment).await?;
     let out = EnvironmentOut::from(&environment);
     let entry = Entry::in_project(
         &project,
@@ -127,8 +128,7 @@ async fn create(
     )
     .environment(&environment.key)
     .new(&out);
-    db::audit::record(&mut tx, &actor, entry).await?;
-    tx.commit().await?;
+    write.commit(&actor, entry).await?;
     Ok((StatusCode::CREATED, axum::Json(out)))
 }
 
@@ -139,8 +139,8 @@ async fn remove(
     Editor(actor): Editor,
     EnvironmentPath(project, environment): EnvironmentPath,
 ) -> ApiResult<StatusCode> {
-    let mut tx = state.db.begin().await?;
-    changes::bump(&mut tx, &[environment.id]).await?;
+    let mut write = Write::begin(&state).await?;
+    write.environment_deleted(environment.id).await?;
     let entry = Entry::in_project(
         &project,
         "environment.deleted",
@@ -149,8 +149,7 @@ async fn remove(
     )
     .environment(&environment.key)
     .old(EnvironmentOut::from(&environment));
-    db::audit::record(&mut tx, &actor, entry).await?;
-    db::environments::delete(&mut *tx, environment.id).await?;
-    tx.commit().await?;
+    db::environments::delete(write.db(), environment.id).await?;
+    write.commit(&actor, entry).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,18 +13,19 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::{Actor, Editor, Viewer};
+use crate::db;
 use crate::db::audit::Entry;
 use crate::db::environments::EnvironmentRow;
 use crate::db::flag_configs::ConfigRow;
 use crate::db::flags::FlagRow;
 use crate::db::projects::ProjectRow;
-use crate::db::{self, changes};
 use crate::error::{ApiError, ApiResult, ErrorOut};
 use crate::extract::Json;
 use crate::routes::environments;
 use crate::routes::flags::FlagPath;
 use crate::routes::projects::path_param;
 use crate::state::AppState;
+use crate::write::Write;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -170,9 +171,9 @@ async fn write(
     version: i64,
     change: impl FnOnce(&FlagConfig) -> ApiResult<FlagConfig>,
 ) -> ApiResult<axum::Json<ConfigOut>> {
-    let mut tx = state.db.begin().await?;
-    db::environments::lock(&mut *tx, target.environment.id).await?;
-    let current = db::flag_configs::find(&mut *tx, target.flag.id, target.environment.id)
+    let mut write = Write::begin(state).await?;
+    db::environments::lock(write.db(), target.environment.id).await?;
+    let current = db::flag_configs::find(write.db(), target.flag.id, target.environment.id)
         .await?
         .ok_or_else(missing)?;
     if current.version != version {
@@ -192,8 +193,8 @@ async fn write(
     }
     let config = change(&current.config.0)?;
 
-    let shapes = db::flag_configs::shapes(&mut *tx, target.environment.id).await?;
-    let segments: Vec<_> = db::segments::list(&mut *tx, target.project.id)
+    let shapes = db::flag_configs::shapes(write.db(), target.environment.id).await?;
+    let segments: Vec<_> = db::segments::list(write.db(), target.project.id)
         .await?
         .iter()
         .map(|s| s.to_model())
@@ -202,7 +203,7 @@ async fn write(
     validate_flag_config(&target.flag.to_model(), &config, &view)?;
 
     let updated = db::flag_configs::update(
-        &mut *tx,
+        write.db(),
         target.flag.id,
         target.environment.id,
         version,
@@ -212,7 +213,7 @@ async fn write(
     .await?
     .ok_or_else(missing)?;
     if updated.config.0 != current.config.0 {
-        changes::bump(&mut tx, &[target.environment.id]).await?;
+        write.config_changed(&target.environment, &target.flag.key);
     }
     let entry = Entry::in_project(
         &target.project,
@@ -223,7 +224,6 @@ async fn write(
     .environment(&target.environment.key)
     .old(&current.config.0)
     .new(&updated.config.0);
-    db::audit::record(&mut tx, actor, entry).await?;
-    tx.commit().await?;
+    write.commit(actor, entry).await?;
     Ok(axum::Json(ConfigOut::from(updated)))
 }

@@ -17,15 +17,16 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::{Editor, Viewer};
+use crate::db;
 use crate::db::audit::Entry;
 use crate::db::flags::FlagRow;
 use crate::db::projects::ProjectRow;
-use crate::db::{self, changes};
 use crate::error::{ApiError, ApiResult, ErrorOut};
 use crate::extract::{Json, Query};
 use crate::routes::flag_configs::ConfigOut;
 use crate::routes::projects::{ProjectPath, duplicate, path_param};
 use crate::state::AppState;
+use crate::write::Write;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -230,8 +231,8 @@ async fn create(
     };
     validate_flag(&flag)?;
     let initial = FlagConfig::initial(&flag);
-    let mut tx = state.db.begin().await?;
-    let row = db::flags::insert(&mut *tx, project.id, &flag)
+    let mut write = Write::begin(&state).await?;
+    let row = db::flags::insert(write.db(), project.id, &flag)
         .await
         .map_err(|e| {
             duplicate(
@@ -240,14 +241,12 @@ async fn create(
                 format!("flag {:?} already exists", flag.key),
             )
         })?;
-    for environment in db::environments::list(&mut *tx, project.id).await? {
-        db::flag_configs::insert(&mut *tx, row.id, environment.id, &initial, &actor.name).await?;
+    for environment in db::environments::list(write.db(), project.id).await? {
+        db::flag_configs::insert(write.db(), row.id, environment.id, &initial, &actor.name).await?;
     }
-    // A new flag shows up in every bulk evaluation.
-    changes::bump_project(&mut tx, project.id).await?;
+    write.flag_changed(&project, &flag.key);
     let entry = Entry::in_project(&project, "flag.created", "flag", &flag.key).new(&flag);
-    db::audit::record(&mut tx, &actor, entry).await?;
-    tx.commit().await?;
+    write.commit(&actor, entry).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(detail(&state, &project, &row).await?),
@@ -342,17 +341,16 @@ async fn save(
     after: Flag,
     action: &str,
 ) -> ApiResult<axum::Json<FlagDetailOut>> {
-    let mut tx = state.db.begin().await?;
-    let updated = db::flags::update(&mut *tx, row.id, &after).await?;
-    // Names, descriptions and tags never change an evaluation; these do.
-    if before.default_value != after.default_value || before.archived != after.archived {
-        changes::bump_project(&mut tx, project.id).await?;
+    let mut write = Write::begin(state).await?;
+    let updated = db::flags::update(write.db(), row.id, &after).await?;
+    // Snapshots carry the whole flag, so any change of it reaches edges.
+    if before != after {
+        write.flag_changed(project, &row.key);
     }
     let entry = Entry::in_project(project, action, "flag", &row.key)
         .old(&before)
         .new(&after);
-    db::audit::record(&mut tx, actor, entry).await?;
-    tx.commit().await?;
+    write.commit(actor, entry).await?;
     Ok(axum::Json(detail(state, project, &updated).await?))
 }
 
@@ -363,8 +361,8 @@ async fn remove(
     Editor(actor): Editor,
     FlagPath(project, row): FlagPath,
 ) -> ApiResult<StatusCode> {
-    let mut tx = state.db.begin().await?;
-    let configs = db::flag_configs::for_project(&mut *tx, project.id).await?;
+    let mut write = Write::begin(&state).await?;
+    let configs = db::flag_configs::for_project(write.db(), project.id).await?;
     let mut dependents: Vec<String> = configs
         .iter()
         .filter(|(_, c)| c.config.prerequisites.iter().any(|p| p.flag == row.key))
@@ -383,10 +381,9 @@ async fn remove(
             details: Some(serde_json::json!({"flags": dependents})),
         });
     }
-    changes::bump_project(&mut tx, project.id).await?;
+    write.flag_changed(&project, &row.key);
     let entry = Entry::in_project(&project, "flag.deleted", "flag", &row.key).old(row.to_model());
-    db::audit::record(&mut tx, &actor, entry).await?;
-    db::flags::delete(&mut *tx, row.id).await?;
-    tx.commit().await?;
+    db::flags::delete(write.db(), row.id).await?;
+    write.commit(&actor, entry).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -15,12 +15,13 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::{Admin, Editor, Viewer};
+use crate::db;
 use crate::db::audit::Entry;
 use crate::db::projects::ProjectRow;
-use crate::db::{self, changes};
 use crate::error::{ApiError, ApiResult, ErrorOut};
 use crate::extract::Json;
 use crate::state::AppState;
+use crate::write::Write;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -130,8 +131,8 @@ async fn create(
 ) -> ApiResult<(StatusCode, axum::Json<ProjectOut>)> {
     validate_key(KeyKind::Project, "key", &body.key).map_err(ValidationErrors::from)?;
     check_name_and_description(&body.name, &body.description)?;
-    let mut tx = state.db.begin().await?;
-    let project = db::projects::insert(&mut *tx, &body.key, body.name.trim(), &body.description)
+    let mut write = Write::begin(&state).await?;
+    let project = db::projects::insert(write.db(), &body.key, body.name.trim(), &body.description)
         .await
         .map_err(|e| {
             duplicate(
@@ -142,13 +143,12 @@ async fn create(
         })?;
     for key in DEFAULT_ENVIRONMENTS {
         let name = capitalized(key);
-        let environment = db::environments::insert(&mut *tx, project.id, key, &name).await?;
-        changes::notify(&mut tx, environment.id, environment.revision).await?;
+        let environment = db::environments::insert(write.db(), project.id, key, &name).await?;
+        write.environment_created(&environment).await?;
     }
     let out = ProjectOut::from(&project);
     let entry = Entry::in_project(&project, "project.created", "project", &project.key).new(&out);
-    db::audit::record(&mut tx, &actor, entry).await?;
-    tx.commit().await?;
+    write.commit(&actor, entry).await?;
     Ok((StatusCode::CREATED, axum::Json(out)))
 }
 
@@ -189,15 +189,14 @@ async fn update(
     Json(body): Json<ProjectUpdate>,
 ) -> ApiResult<axum::Json<ProjectOut>> {
     check_name_and_description(&body.name, &body.description)?;
-    let mut tx = state.db.begin().await?;
+    let mut write = Write::begin(&state).await?;
     let updated =
-        db::projects::update(&mut *tx, project.id, body.name.trim(), &body.description).await?;
+        db::projects::update(write.db(), project.id, body.name.trim(), &body.description).await?;
     let (before, after) = (ProjectOut::from(&project), ProjectOut::from(&updated));
     let entry = Entry::in_project(&project, "project.updated", "project", &project.key)
         .old(&before)
         .new(&after);
-    db::audit::record(&mut tx, &actor, entry).await?;
-    tx.commit().await?;
+    write.commit(&actor, entry).await?;
     Ok(axum::Json(after))
 }
 
@@ -208,13 +207,13 @@ async fn remove(
     Admin(actor): Admin,
     ProjectPath(project): ProjectPath,
 ) -> ApiResult<StatusCode> {
-    let mut tx = state.db.begin().await?;
-    // Edges drop the environments when they next see them missing from the snapshot.
-    changes::bump_project(&mut tx, project.id).await?;
+    let mut write = Write::begin(&state).await?;
+    for environment in db::environments::list(write.db(), project.id).await? {
+        write.environment_deleted(environment.id).await?;
+    }
     let entry = Entry::in_project(&project, "project.deleted", "project", &project.key)
         .old(ProjectOut::from(&project));
-    db::audit::record(&mut tx, &actor, entry).await?;
-    db::projects::delete(&mut *tx, project.id).await?;
-    tx.commit().await?;
+    db::projects::delete(write.db(), project.id).await?;
+    write.commit(&actor, entry).await?;
     Ok(StatusCode::NO_CONTENT)
 }

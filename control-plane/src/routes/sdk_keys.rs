@@ -11,13 +11,14 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::{Editor, Viewer, secrets};
+use crate::db;
 use crate::db::audit::Entry;
 use crate::db::sdk_keys::SdkKeyRow;
-use crate::db::{self, changes};
 use crate::error::{ApiError, ApiResult, ErrorOut};
 use crate::extract::Json;
 use crate::routes::environments::EnvironmentPath;
 use crate::state::AppState;
+use crate::write::Write;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -100,9 +101,9 @@ async fn create(
         SdkKeyKind::Client => "client",
         SdkKeyKind::Server => "server",
     };
-    let mut tx = state.db.begin().await?;
+    let mut write = Write::begin(&state).await?;
     let row = db::sdk_keys::insert(
-        &mut *tx,
+        write.db(),
         environment.id,
         name,
         kind,
@@ -111,13 +112,12 @@ async fn create(
     )
     .await?;
     // Edges learn of keys through the snapshot.
-    changes::bump(&mut tx, &[environment.id]).await?;
+    write.sdk_keys_changed(&environment);
     let sdk_key = SdkKeyOut::from(row);
     let entry = Entry::in_project(&project, "sdk_key.created", "sdk_key", &sdk_key.name)
         .environment(&environment.key)
         .new(&sdk_key);
-    db::audit::record(&mut tx, &actor, entry).await?;
-    tx.commit().await?;
+    write.commit(&actor, entry).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(CreatedSdkKeyOut { sdk_key, key }),
@@ -134,16 +134,15 @@ async fn revoke(
 ) -> ApiResult<StatusCode> {
     let not_found = || ApiError::not_found("sdk_key_not_found", "SDK key");
     let id = Uuid::parse_str(&id).map_err(|_| not_found())?;
-    let mut tx = state.db.begin().await?;
-    let row = db::sdk_keys::revoke(&mut *tx, environment.id, id)
+    let mut write = Write::begin(&state).await?;
+    let row = db::sdk_keys::revoke(write.db(), environment.id, id)
         .await?
         .ok_or_else(not_found)?;
-    changes::bump(&mut tx, &[environment.id]).await?;
+    write.sdk_keys_changed(&environment);
     let sdk_key = SdkKeyOut::from(row);
     let entry = Entry::in_project(&project, "sdk_key.revoked", "sdk_key", &sdk_key.name)
         .environment(&environment.key)
         .old(&sdk_key);
-    db::audit::record(&mut tx, &actor, entry).await?;
-    tx.commit().await?;
+    write.commit(&actor, entry).await?;
     Ok(StatusCode::NO_CONTENT)
 }

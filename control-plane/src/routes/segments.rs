@@ -13,14 +13,15 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::{Editor, Viewer};
+use crate::db;
 use crate::db::audit::Entry;
 use crate::db::projects::ProjectRow;
 use crate::db::segments::SegmentRow;
-use crate::db::{self, changes};
 use crate::error::{ApiError, ApiResult, ErrorOut};
 use crate::extract::Json;
 use crate::routes::projects::{ProjectPath, duplicate, path_param};
 use crate::state::AppState;
+use crate::write::Write;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -106,8 +107,8 @@ async fn create(
     Json(segment): Json<Segment>,
 ) -> ApiResult<(StatusCode, axum::Json<SegmentOut>)> {
     validate_segment(&segment)?;
-    let mut tx = state.db.begin().await?;
-    let row = db::segments::insert(&mut *tx, project.id, &segment)
+    let mut write = Write::begin(&state).await?;
+    let row = db::segments::insert(write.db(), project.id, &segment)
         .await
         .map_err(|e| {
             duplicate(
@@ -116,11 +117,11 @@ async fn create(
                 format!("segment {:?} already exists", segment.key),
             )
         })?;
-    // No flag can use a segment yet, so no evaluation changes.
+    // No flag can use it yet, but every environment's snapshot holds every segment.
+    write.segment_changed(&project, &segment.key);
     let entry =
         Entry::in_project(&project, "segment.created", "segment", &segment.key).new(&segment);
-    db::audit::record(&mut tx, &actor, entry).await?;
-    tx.commit().await?;
+    write.commit(&actor, entry).await?;
     Ok((StatusCode::CREATED, axum::Json(SegmentOut::from(&row))))
 }
 
@@ -156,25 +157,16 @@ async fn update(
         conditions: body.conditions,
     };
     validate_segment(&after)?;
-    let mut tx = state.db.begin().await?;
-    let updated = db::segments::update(&mut *tx, row.id, &after).await?;
-    let membership_changed = (&before.included, &before.excluded, &before.conditions)
-        != (&after.included, &after.excluded, &after.conditions);
-    if membership_changed {
-        let mut environments: Vec<Uuid> = users_of(&mut tx, &project, &before.key)
-            .await?
-            .into_iter()
-            .map(|(_, environment)| environment)
-            .collect();
-        environments.sort();
-        environments.dedup();
-        changes::bump(&mut tx, &environments).await?;
+    let mut write = Write::begin(&state).await?;
+    let updated = db::segments::update(write.db(), row.id, &after).await?;
+    // Snapshots carry the whole segment, so any change of it reaches edges.
+    if before != after {
+        write.segment_changed(&project, &before.key);
     }
     let entry = Entry::in_project(&project, "segment.updated", "segment", &before.key)
         .old(&before)
         .new(&after);
-    db::audit::record(&mut tx, &actor, entry).await?;
-    tx.commit().await?;
+    write.commit(&actor, entry).await?;
     Ok(axum::Json(SegmentOut::from(&updated)))
 }
 
@@ -185,8 +177,8 @@ async fn remove(
     Editor(actor): Editor,
     SegmentPath(project, row): SegmentPath,
 ) -> ApiResult<StatusCode> {
-    let mut tx = state.db.begin().await?;
-    let mut flags: Vec<String> = users_of(&mut tx, &project, &row.key)
+    let mut write = Write::begin(&state).await?;
+    let mut flags: Vec<String> = users_of(write.db(), &project, &row.key)
         .await?
         .into_iter()
         .map(|(flag, _)| flag)
@@ -206,8 +198,8 @@ async fn remove(
     }
     let entry =
         Entry::in_project(&project, "segment.deleted", "segment", &row.key).old(row.to_model());
-    db::audit::record(&mut tx, &actor, entry).await?;
-    db::segments::delete(&mut *tx, row.id).await?;
-    tx.commit().await?;
+    db::segments::delete(write.db(), row.id).await?;
+    write.segment_changed(&project, &row.key);
+    write.commit(&actor, entry).await?;
     Ok(StatusCode::NO_CONTENT)
 }

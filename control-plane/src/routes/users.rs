@@ -15,6 +15,7 @@ use crate::db::{self, users::UserRow};
 use crate::error::{ApiError, ApiResult, ErrorOut};
 use crate::extract::Json;
 use crate::state::AppState;
+use crate::write::Write;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -83,14 +84,13 @@ async fn create(
     let email = check_email(&body.email)?;
     password::check_strength("password", &body.password)?;
     let hash = password::hash(body.password).await?;
-    let mut tx = state.db.begin().await?;
-    let user = db::users::insert(&mut *tx, &email, &hash, body.role.as_str())
+    let mut write = Write::begin(&state).await?;
+    let user = db::users::insert(write.db(), &email, &hash, body.role.as_str())
         .await
         .map_err(|e| duplicate_email(e, &email))?;
     let out = UserOut::from(user);
     let entry = Entry::global("user.created", "user", &out.email).new(&out);
-    db::audit::record(&mut tx, &actor, entry).await?;
-    tx.commit().await?;
+    write.commit(&actor, entry).await?;
     Ok((StatusCode::CREATED, axum::Json(out)))
 }
 
@@ -122,21 +122,22 @@ async fn update(
     Json(body): Json<RoleIn>,
 ) -> ApiResult<axum::Json<UserOut>> {
     let id = parse_id(&id)?;
-    let mut tx = state.db.begin().await?;
-    let admins = db::users::lock_admins(&mut *tx).await?;
-    let before = db::users::find(&mut *tx, id).await?.ok_or_else(not_found)?;
+    let mut write = Write::begin(&state).await?;
+    let admins = db::users::lock_admins(write.db()).await?;
+    let before = db::users::find(write.db(), id)
+        .await?
+        .ok_or_else(not_found)?;
     if body.role != Role::Admin && admins == [id] {
         return Err(last_admin());
     }
-    let after = db::users::set_role(&mut *tx, id, body.role.as_str())
+    let after = db::users::set_role(write.db(), id, body.role.as_str())
         .await?
         .ok_or_else(not_found)?;
     let (before, after) = (UserOut::from(before), UserOut::from(after));
     let entry = Entry::global("user.updated", "user", &after.email)
         .old(&before)
         .new(&after);
-    db::audit::record(&mut tx, &actor, entry).await?;
-    tx.commit().await?;
+    write.commit(&actor, entry).await?;
     Ok(axum::Json(after))
 }
 
@@ -148,18 +149,17 @@ async fn remove(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id = parse_id(&id)?;
-    let mut tx = state.db.begin().await?;
-    let admins = db::users::lock_admins(&mut *tx).await?;
+    let mut write = Write::begin(&state).await?;
+    let admins = db::users::lock_admins(write.db()).await?;
     if admins == [id] {
         return Err(last_admin());
     }
-    let removed = db::users::delete(&mut *tx, id)
+    let removed = db::users::delete(write.db(), id)
         .await?
         .ok_or_else(not_found)?;
     let removed = UserOut::from(removed);
     let entry = Entry::global("user.deleted", "user", &removed.email).old(&removed);
-    db::audit::record(&mut tx, &actor, entry).await?;
-    tx.commit().await?;
+    write.commit(&actor, entry).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -8,7 +8,7 @@ use futures_util::{Stream, StreamExt};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use togglerino_shared::model::{EdgeSnapshot, sdk_key_hash_hex};
+use togglerino_shared::model::{Change, Delta, Snapshot, sdk_key_hash_hex};
 use togglerino_shared::{EvaluationContext, compile};
 
 use crate::projects::create_project;
@@ -76,7 +76,7 @@ async fn edge_tokens_are_shown_once_stored_hashed_and_revocable(db: PgPool) {
     assert!(!row.contains(&secret[4..]));
 
     let edge = edge(&server, secret);
-    assert_eq!(edge.get("/api/v1/edge/snapshot").await.0, StatusCode::OK);
+    assert_eq!(edge.get("/api/v1/edge/revisions").await.0, StatusCode::OK);
     // An edge token is no management credential, and a management token no edge one.
     assert_error(
         &edge.get("/api/v1/projects").await,
@@ -84,7 +84,7 @@ async fn edge_tokens_are_shown_once_stored_hashed_and_revocable(db: PgPool) {
         "unauthenticated",
     );
     assert_error(
-        &admin.get("/api/v1/edge/snapshot").await,
+        &admin.get("/api/v1/edge/revisions").await,
         StatusCode::UNAUTHORIZED,
         "unauthenticated",
     );
@@ -100,7 +100,7 @@ async fn edge_tokens_are_shown_once_stored_hashed_and_revocable(db: PgPool) {
         StatusCode::NO_CONTENT
     );
     assert_error(
-        &edge.get("/api/v1/edge/snapshot").await,
+        &edge.get("/api/v1/edge/revisions").await,
         StatusCode::UNAUTHORIZED,
         "unauthenticated",
     );
@@ -115,12 +115,12 @@ async fn a_pre_shared_edge_token_is_accepted(db: PgPool) {
     };
     let server = Server::start_with(db, settings).await;
     assert_eq!(
-        edge(&server, shared).get("/api/v1/edge/snapshot").await.0,
+        edge(&server, shared).get("/api/v1/edge/revisions").await.0,
         StatusCode::OK
     );
     assert_error(
         &edge(&server, "kubernetes-shared-edge-secreT")
-            .get("/api/v1/edge/snapshot")
+            .get("/api/v1/edge/revisions")
             .await,
         StatusCode::UNAUTHORIZED,
         "unauthenticated",
@@ -165,8 +165,9 @@ async fn the_snapshot_holds_what_edges_evaluate_with(db: PgPool) {
     let key = key["key"].as_str().unwrap().to_owned();
 
     let edge = edge(&server, &edge_token(&admin).await);
+    const PRODUCTION: &str = "/api/v1/edge/environments/shop/production";
     let response = edge
-        .request(reqwest::Method::GET, "/api/v1/edge/snapshot", None)
+        .request(reqwest::Method::GET, PRODUCTION, None)
         .send()
         .await
         .unwrap();
@@ -176,23 +177,20 @@ async fn the_snapshot_holds_what_edges_evaluate_with(db: PgPool) {
         etag.starts_with('"') && !etag.starts_with("W/"),
         "a strong ETag: {etag}"
     );
-    let snapshot: EdgeSnapshot = response.json().await.unwrap();
-    assert_eq!(snapshot.environments.len(), 3);
-    let production = snapshot
-        .environments
-        .iter()
-        .find(|e| e.environment == "production")
-        .unwrap();
-    assert_eq!(production.project, "shop");
-    assert_eq!(production.sdk_keys[0].sha256, sdk_key_hash_hex(&key));
-    assert!(
-        snapshot
-            .environments
-            .iter()
-            .filter(|e| e.environment != "production")
-            .all(|e| e.sdk_keys.is_empty())
+    let production: Snapshot = response.json().await.unwrap();
+    assert_eq!(
+        (production.project.as_str(), production.environment.as_str()),
+        ("shop", "production")
     );
-    let compiled = compile(production).expect("a published snapshot always compiles");
+    assert_eq!(production.sdk_keys[0].sha256, sdk_key_hash_hex(&key));
+    let (status, staging) = edge.get("/api/v1/edge/environments/shop/staging").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        staging["sdk_keys"],
+        json!([]),
+        "keys belong to one environment"
+    );
+    let compiled = compile(&production).expect("a published snapshot always compiles");
     assert!(compiled.authenticate(&key).is_some());
     let staff = compiled
         .evaluate("checkout", &EvaluationContext::new("u1"))
@@ -205,14 +203,14 @@ async fn the_snapshot_holds_what_edges_evaluate_with(db: PgPool) {
 
     // Unchanged: 304. Compressed on request, under its own validator.
     let unchanged = edge
-        .request(reqwest::Method::GET, "/api/v1/edge/snapshot", None)
+        .request(reqwest::Method::GET, PRODUCTION, None)
         .header("if-none-match", &etag)
         .send()
         .await
         .unwrap();
     assert_eq!(unchanged.status(), StatusCode::NOT_MODIFIED);
     let gzip = edge
-        .request(reqwest::Method::GET, "/api/v1/edge/snapshot", None)
+        .request(reqwest::Method::GET, PRODUCTION, None)
         .header("accept-encoding", "gzip")
         .send()
         .await
@@ -224,31 +222,47 @@ async fn the_snapshot_holds_what_edges_evaluate_with(db: PgPool) {
     flate2::read::GzDecoder::new(&compressed[..])
         .read_to_string(&mut json)
         .unwrap();
-    assert_eq!(
-        serde_json::from_str::<EdgeSnapshot>(&json).unwrap(),
-        snapshot
-    );
+    assert_eq!(serde_json::from_str::<Snapshot>(&json).unwrap(), production);
 
-    // A change makes a new snapshot with a new validator.
+    // A change elsewhere leaves production's snapshot as it was; one here replaces it.
     admin
         .post(
             "/api/v1/projects/shop/flags/checkout/environments/staging/toggle",
             json!({"enabled": true, "version": 1}),
         )
         .await;
+    let elsewhere = edge
+        .request(reqwest::Method::GET, PRODUCTION, None)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), StatusCode::NOT_MODIFIED);
+    admin
+        .post(
+            "/api/v1/projects/shop/flags/checkout/environments/production/toggle",
+            json!({"enabled": false, "version": 2}),
+        )
+        .await;
     let changed = edge
-        .request(reqwest::Method::GET, "/api/v1/edge/snapshot", None)
+        .request(reqwest::Method::GET, PRODUCTION, None)
         .header("if-none-match", &etag)
         .send()
         .await
         .unwrap();
     assert_eq!(changed.status(), StatusCode::OK);
     assert_ne!(changed.headers()["etag"].to_str().unwrap(), etag);
+
+    assert_error(
+        &edge.get("/api/v1/edge/environments/shop/nowhere").await,
+        StatusCode::NOT_FOUND,
+        "environment_not_found",
+    );
 }
 
 #[sqlx::test(migrator = "togglerino_control_plane::db::MIGRATOR")]
 async fn the_stream_tells_edges_about_every_change(db: PgPool) {
-    let server = Server::start(db).await;
+    let server = Server::start(db.clone()).await;
     let admin = server.admin().await;
     create_project(&admin, "shop").await;
     admin
@@ -284,15 +298,21 @@ async fn the_stream_tells_edges_about_every_change(db: PgPool) {
         .await;
     let change = next_event(&mut stream).await;
     assert_eq!(change.event, "change");
-    let data: Value = serde_json::from_str(&change.data).unwrap();
-    assert_eq!(
-        data,
-        json!({"environment_id": production_id, "revision": 3})
-    );
+    let delta: Delta = serde_json::from_str(&change.data).unwrap();
+    assert_eq!(json!(delta.environment_id), production_id);
+    assert_eq!(delta.revision, 3);
+    let Change::Patch { ops } = &delta.change else {
+        panic!("a toggle is a patch: {delta:?}");
+    };
+    let ops = serde_json::to_value(ops).unwrap();
+    assert_eq!(ops[0]["op"], "upsert_flag");
+    assert_eq!(ops[0]["flag"]["key"], "f");
+    assert_eq!(ops[0]["config"]["enabled"], true);
+    assert_eq!(ops.as_array().unwrap().len(), 1, "{ops}");
     let id: i64 = change.id.parse().unwrap();
     assert!(id > first.id.parse::<i64>().unwrap());
 
-    // Resuming from the last id skips the catch-up: the next event is the next change.
+    // Resuming from the last id: the next event is the next change.
     let mut resumed = open_stream(&edge, Some(&change.id)).await;
     admin
         .post(
@@ -302,9 +322,24 @@ async fn the_stream_tells_edges_about_every_change(db: PgPool) {
         .await;
     let next = next_event(&mut resumed).await;
     assert_eq!(next.event, "change");
-    // Resuming from an older id catches up first.
+    assert_eq!(
+        serde_json::from_str::<Delta>(&next.data).unwrap().revision,
+        4
+    );
+    // Resuming from an older id replays exactly what was missed, in order.
     let mut behind = open_stream(&edge, Some(&first.id)).await;
-    assert_eq!(next_event(&mut behind).await.event, "revisions");
+    assert_eq!(next_event(&mut behind).await.id, change.id);
+    assert_eq!(next_event(&mut behind).await.id, next.id);
+    // From before the changes kept: where everything stands instead.
+    sqlx::query("DELETE FROM edge_changes WHERE seq <= $1")
+        .bind(id)
+        .execute(&db)
+        .await
+        .unwrap();
+    let mut lost = open_stream(&edge, Some(&first.id)).await;
+    let caught_up = next_event(&mut lost).await;
+    assert_eq!(caught_up.event, "revisions");
+    assert_eq!(caught_up.id, next.id);
 }
 
 #[sqlx::test(migrator = "togglerino_control_plane::db::MIGRATOR")]
@@ -331,8 +366,8 @@ async fn an_edge_on_one_replica_hears_of_writes_on_another(db: PgPool) {
         .await;
     let change = next_event(&mut stream).await;
     assert_eq!(change.event, "change");
-    let data: Value = serde_json::from_str(&change.data).unwrap();
-    assert_eq!(data["revision"], 3);
+    let delta: Delta = serde_json::from_str(&change.data).unwrap();
+    assert_eq!((delta.environment.as_str(), delta.revision), ("staging", 3));
 }
 
 #[sqlx::test(migrator = "togglerino_control_plane::db::MIGRATOR")]
@@ -362,8 +397,7 @@ async fn shutting_down_closes_edge_streams(db: PgPool) {
     assert_eq!(next_event(&mut stream).await.event, "revisions");
 
     stop.send(()).unwrap();
-    // The feed's listener may have announced its (re)connection with a resync before the
-    // stop, so a last `revisions` event can still be in flight; nothing else may come.
+    // Nothing changed, so nothing more may come before the stream ends.
     tokio::time::timeout(Duration::from_secs(10), async {
         while let Some(event) = stream.next().await {
             let event = event.expect("the stream ends cleanly");

@@ -4,6 +4,7 @@
 mod audit;
 mod auth;
 mod binary;
+mod changes;
 mod dashboard;
 mod edge;
 mod flags;

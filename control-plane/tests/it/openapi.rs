@@ -125,7 +125,8 @@ async fn the_openapi_document_describes_every_served_route(db: PgPool) {
         "POST /api/v1/edge-tokens",
         "GET /api/v1/edge-tokens",
         "DELETE /api/v1/edge-tokens/{id}",
-        "GET /api/v1/edge/snapshot",
+        "GET /api/v1/edge/revisions",
+        "GET /api/v1/edge/environments/{project}/{env}",
         "GET /api/v1/edge/stream",
     ] {
         assert!(

@@ -1,10 +1,13 @@
-//! Serving other edges: the same snapshot and change stream the control plane serves,
-//! from this edge's memory, so edges can be chained (region → zone → node).
+//! Serving other edges: the same revisions, per-environment snapshots and change
+//! stream the control plane serves, from this edge's memory, so edges can be chained
+//! (region → zone → node). Downstream edges get the deltas this edge applies as it
+//! applies them; one that reconnects gets `revisions` and pulls what it lacks.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -14,16 +17,20 @@ use axum::routing::get;
 use futures_util::Stream;
 use subtle::ConstantTimeEq;
 use togglerino_shared::http::snapshot_response;
-use togglerino_shared::model::{ChangeEvent, RevisionsEvent, stream_events};
-use tokio::sync::watch;
+use togglerino_shared::model::{RevisionsEvent, stream_events};
+use tokio::sync::{broadcast, watch};
 
 use crate::AppState;
 use crate::error::EdgeError;
-use crate::state::Store;
+use crate::sync::Relayed;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/edge/snapshot", get(snapshot))
+        .route("/api/v1/edge/revisions", get(revisions))
+        .route(
+            "/api/v1/edge/environments/{project}/{env}",
+            get(environment),
+        )
         .route("/api/v1/edge/stream", get(stream))
 }
 
@@ -53,115 +60,98 @@ impl FromRequestParts<AppState> for Downstream {
     }
 }
 
-async fn snapshot(
+async fn revisions(
     State(state): State<AppState>,
     _: Downstream,
+) -> Result<axum::Json<RevisionsEvent>, EdgeError> {
+    let loaded = state.store.load().ok_or(EdgeError::NotReady)?;
+    Ok(axum::Json(RevisionsEvent {
+        environments: loaded.revisions(),
+    }))
+}
+
+async fn environment(
+    State(state): State<AppState>,
+    _: Downstream,
+    Path((project, environment)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, EdgeError> {
     let loaded = state.store.load().ok_or(EdgeError::NotReady)?;
-    let etag = loaded.etag();
+    let environment = Arc::clone(
+        loaded
+            .get(&project, &environment)
+            .ok_or_else(|| EdgeError::EnvironmentNotFound(format!("{project}/{environment}")))?,
+    );
+    let served = environment.served();
     Ok(snapshot_response(
         &headers,
-        &etag,
-        || loaded.json(),
-        || loaded.gzip(),
+        &served.etag,
+        || served.json.clone(),
+        || served.gzip.clone(),
     ))
 }
 
-/// `revisions` first (skipped when `Last-Event-ID` already names the snapshot in
-/// service), then one `change` event per environment whose revision moved whenever a
-/// new snapshot is swapped in. Event ids are snapshot validators.
+/// `revisions` first, then a `change` event for each change this edge makes, as it
+/// makes it. Event ids count this edge's changes; they mean nothing to another edge, so
+/// a reconnecting downstream edge always starts from `revisions`.
 async fn stream(
     State(state): State<AppState>,
     _: Downstream,
-    headers: HeaderMap,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let generations = state.store.subscribe();
-    let last_seen = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let current = state.store.load();
-    let initial = match &current {
-        Some(loaded) if last_seen.as_deref() != Some(loaded.etag().as_str()) => {
-            Some(revisions_event(&state.store))
-        }
-        _ => None,
-    };
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, EdgeError> {
+    // Subscribe first: a change made meanwhile is relayed too, and a relayed change the
+    // revisions already include is one downstream edges ignore.
+    let relayed = state.syncer.relayed();
+    let loaded = state.store.load().ok_or(EdgeError::NotReady)?;
+    let first = Event::default()
+        .event(stream_events::REVISIONS)
+        .json_data(RevisionsEvent {
+            environments: loaded.revisions(),
+        })
+        .expect("revisions serialize");
     let following = Following {
-        initial: initial.flatten(),
-        known: current.map(|l| l.revisions()).unwrap_or_default(),
-        generations,
+        first: Some(first),
+        relayed,
         closing: state.closing.clone(),
-        store: state.store.clone(),
-        pending: Vec::new(),
+        sent: 0,
     };
     let stream = futures_util::stream::unfold(following, next_event);
-    Sse::new(stream).keep_alive(
+    Ok(Sse::new(stream).keep_alive(
         KeepAlive::new()
             .interval(crate::HEARTBEAT)
             .text("heartbeat"),
-    )
+    ))
 }
 
 struct Following {
-    initial: Option<Event>,
-    known: Vec<togglerino_shared::model::EnvironmentRevision>,
-    generations: watch::Receiver<u64>,
+    first: Option<Event>,
+    relayed: broadcast::Receiver<Relayed>,
     closing: watch::Receiver<bool>,
-    store: std::sync::Arc<Store>,
-    pending: Vec<Event>,
+    sent: u64,
 }
 
 async fn next_event(mut f: Following) -> Option<(Result<Event, Infallible>, Following)> {
-    if let Some(event) = f.initial.take() {
+    if let Some(event) = f.first.take() {
         return Some((Ok(event), f));
     }
-    loop {
-        if let Some(event) = f.pending.pop() {
-            return Some((Ok(event), f));
-        }
-        if *f.closing.borrow() {
-            return None;
-        }
-        tokio::select! {
-            // Shutting down wins over a change arriving at the same time.
-            biased;
-            _ = f.closing.changed() => return None,
-            changed = f.generations.changed() => {
-                changed.ok()?;
-                let loaded = f.store.load()?;
-                let now = loaded.revisions();
-                let id = loaded.etag();
-                // One change event per environment that moved or appeared; a vanished
-                // environment is told as a change too, its next snapshot omits it.
-                let moved = now.iter().filter(|r| !f.known.contains(r)).map(|r| r.environment_id.clone());
-                let gone = f.known.iter().filter(|k| !now.iter().any(|r| r.environment_id == k.environment_id)).map(|k| k.environment_id.clone());
-                let mut events: Vec<Event> = moved.chain(gone).map(|environment_id| {
-                    let revision = now.iter().find(|r| r.environment_id == environment_id).map_or(0, |r| r.revision);
-                    Event::default()
-                        .event(stream_events::CHANGE)
-                        .id(id.clone())
-                        .json_data(ChangeEvent { environment_id, revision })
-                        .expect("change events serialize")
-                }).collect();
-                events.reverse();
-                f.pending = events;
-                f.known = now;
-            }
-        }
+    if *f.closing.borrow() {
+        return None;
     }
-}
-
-fn revisions_event(store: &Store) -> Option<Event> {
-    let loaded = store.load()?;
-    Some(
-        Event::default()
-            .event(stream_events::REVISIONS)
-            .id(loaded.etag())
-            .json_data(RevisionsEvent {
-                environments: loaded.revisions(),
-            })
-            .expect("revisions serialize"),
-    )
+    tokio::select! {
+        // Shutting down wins over a change arriving at the same time.
+        biased;
+        _ = f.closing.changed() => None,
+        relayed = f.relayed.recv() => match relayed {
+            Ok(relayed) => {
+                f.sent += 1;
+                let event = Event::default()
+                    .event(stream_events::CHANGE)
+                    .id(f.sent.to_string())
+                    .data(&*relayed.delta);
+                Some((Ok(event), f))
+            }
+            // Fell behind: end the stream; the downstream edge reconnects and
+            // reconciles from `revisions`.
+            Err(_) => None,
+        },
+    }
 }

@@ -1,10 +1,14 @@
-//! One environment as an edge serves it: compiled for evaluation, fingerprinted, and
-//! remembering which flags its last few versions changed, so a stream that is a few
-//! versions behind sends only those flags.
+//! One environment as an edge serves it: its snapshot (to apply deltas to, persist, and
+//! serve downstream edges), compiled for evaluation, fingerprinted, and remembering
+//! which flags its last few versions changed, so a stream that is a few versions behind
+//! sends only those flags.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::io::Write;
+use std::sync::{Arc, OnceLock};
 
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
 use togglerino_shared::CompiledSnapshot;
 use togglerino_shared::model::Snapshot;
 
@@ -15,32 +19,43 @@ use crate::changes::Fingerprints;
 const HISTORY: usize = 32;
 
 pub struct Environment {
+    snapshot: Snapshot,
+    /// Upstream's validator of the snapshot as pulled, for `If-None-Match`; `None` after
+    /// a delta or a restart.
+    etag: Option<String>,
     compiled: CompiledSnapshot,
     fingerprints: Fingerprints,
     /// Counts this environment's versions on this edge. Unlike revisions it can never
     /// repeat or go back (a restored database, another upstream), so streams track it.
     generation: u64,
-    /// Digest of the environment's snapshot JSON: equal digests, equal environments.
-    digest: u64,
+    /// The snapshot as served to downstream edges, made on first request.
+    served: OnceLock<Served>,
     /// The flags each recent version changed, oldest first: entry `i` took the
     /// environment from generation `generation - len + i` to the next.
     history: VecDeque<Arc<[Box<str>]>>,
 }
 
+/// An environment's snapshot serialized for downstream edges.
+pub struct Served {
+    pub json: Bytes,
+    pub gzip: Bytes,
+    pub etag: String,
+}
+
 impl Environment {
-    /// Compiles `snapshot`, the version after `previous` if there was one.
-    pub fn compile(
-        snapshot: &Snapshot,
-        digest: u64,
+    /// Validates and compiles `snapshot`, the version after `previous` if there was one.
+    pub fn new(
+        snapshot: Snapshot,
+        etag: Option<String>,
         previous: Option<&Environment>,
     ) -> Result<Environment, String> {
-        let compiled = togglerino_shared::compile(snapshot).map_err(|e| {
+        let compiled = togglerino_shared::compile(&snapshot).map_err(|e| {
             format!(
                 "invalid snapshot for {}/{}: {e}",
                 snapshot.project, snapshot.environment
             )
         })?;
-        let fingerprints = Fingerprints::of(snapshot);
+        let fingerprints = Fingerprints::of(&snapshot);
         let (generation, history) = match previous {
             None => (1, VecDeque::new()),
             Some(previous) => {
@@ -59,16 +74,53 @@ impl Environment {
             }
         };
         Ok(Environment {
+            snapshot,
+            etag,
             compiled,
             fingerprints,
             generation,
-            digest,
             history,
+            served: OnceLock::new(),
         })
+    }
+
+    pub fn snapshot(&self) -> &Snapshot {
+        &self.snapshot
+    }
+
+    pub fn etag(&self) -> Option<&str> {
+        self.etag.as_deref()
     }
 
     pub fn compiled(&self) -> &CompiledSnapshot {
         &self.compiled
+    }
+
+    pub fn project(&self) -> &str {
+        &self.snapshot.project
+    }
+
+    pub fn name(&self) -> &str {
+        &self.snapshot.environment
+    }
+
+    /// The snapshot as JSON and gzip with its validator, for downstream edges.
+    pub fn served(&self) -> &Served {
+        self.served.get_or_init(|| {
+            let json = serde_json::to_vec(&self.snapshot).expect("snapshots serialize");
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            encoder
+                .write_all(&json)
+                .expect("writing to memory cannot fail");
+            let gzip = encoder.finish().expect("writing to memory cannot fail");
+            let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&json)[..16]));
+            Served {
+                json: json.into(),
+                gzip: gzip.into(),
+                etag,
+            }
+        })
     }
 
     pub fn revision(&self) -> u64 {
@@ -77,10 +129,6 @@ impl Environment {
 
     pub fn generation(&self) -> u64 {
         self.generation
-    }
-
-    pub fn digest(&self) -> u64 {
-        self.digest
     }
 
     /// Keys of the flags (present or gone) whose answers may differ from generation
@@ -130,11 +178,11 @@ mod tests {
 
     #[test]
     fn streams_behind_by_a_few_versions_learn_the_union_of_their_changes() {
-        let first = Environment::compile(&snapshot(1, [false; 3]), 1, None).unwrap();
+        let first = Environment::new(snapshot(1, [false; 3]), None, None).unwrap();
         let second =
-            Environment::compile(&snapshot(2, [true, false, false]), 2, Some(&first)).unwrap();
+            Environment::new(snapshot(2, [true, false, false]), None, Some(&first)).unwrap();
         let third =
-            Environment::compile(&snapshot(5, [true, false, true]), 3, Some(&second)).unwrap();
+            Environment::new(snapshot(5, [true, false, true]), None, Some(&second)).unwrap();
         assert_eq!(third.generation(), 3);
         assert_eq!(third.changed_since(3), Some(vec![]));
         assert_eq!(third.changed_since(2), Some(vec!["c"]));
@@ -145,12 +193,11 @@ mod tests {
 
     #[test]
     fn history_is_bounded() {
-        let mut environment = Environment::compile(&snapshot(1, [false; 3]), 0, None).unwrap();
+        let mut environment = Environment::new(snapshot(1, [false; 3]), None, None).unwrap();
         for revision in 2..=(HISTORY as u64 + 10) {
             let enabled = [revision % 2 == 0, false, false];
             environment =
-                Environment::compile(&snapshot(revision, enabled), revision, Some(&environment))
-                    .unwrap();
+                Environment::new(snapshot(revision, enabled), None, Some(&environment)).unwrap();
         }
         let latest = environment.generation();
         assert_eq!(

@@ -1,7 +1,13 @@
-//! Keeping the edge's snapshot current: follow the upstream change stream, pull the
-//! snapshot when it moves (and on a timer, in case a stream stalls unnoticed), refuse
-//! anything that does not compile, and persist what was accepted.
+//! Keeping the edge current. It follows the upstream change stream: a `revisions` event
+//! (on connect, or after a long absence) is compared with what the edge holds and each
+//! environment that differs is pulled whole; a `change` event carries a delta, applied
+//! to the one environment it names when the edge holds exactly the revision before it,
+//! and answered with a pull of that environment otherwise (a gap, a new environment,
+//! any doubt). On a timer it compares revisions again, in case the stream stalls
+//! unnoticed. Anything that does not compile is refused and the previous version keeps
+//! serving; what was accepted is persisted.
 
+mod body;
 pub mod cache;
 
 use std::path::PathBuf;
@@ -10,18 +16,28 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use eventsource_stream::Eventsource;
-use futures_util::StreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use prometheus_client::metrics::counter::Counter;
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT_ENCODING, ETAG, IF_NONE_MATCH};
-use tokio::sync::{Mutex, watch};
+use togglerino_shared::model::{Change, Delta, RevisionsEvent, Snapshot, stream_events};
+use tokio::sync::{Mutex, broadcast, watch};
 
-use crate::state::{Loaded, Store};
+use crate::state::{Environment, Store};
 
 /// Without a byte for this long (upstream heartbeats every 15 s), a stream is dead.
 const STREAM_SILENCE: Duration = Duration::from_secs(45);
 const BACKOFF_START: Duration = Duration::from_millis(250);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// Environments pulled at once when many differ.
+const PARALLEL_PULLS: usize = 8;
+
+/// What this edge did to one environment, for downstream edges: the delta it applied,
+/// or a `replaced`/`deleted` one when it pulled or dropped the environment.
+#[derive(Clone, Debug)]
+pub struct Relayed {
+    pub delta: Arc<str>,
+}
 
 pub struct Syncer {
     client: reqwest::Client,
@@ -29,9 +45,11 @@ pub struct Syncer {
     token: String,
     store: Arc<Store>,
     cache_dir: Option<PathBuf>,
-    /// One pull at a time: a burst of change events costs one round trip, not many.
-    pulling: Mutex<()>,
-    /// Failed pulls; exported as a metric.
+    /// One change at a time: deltas apply in order, and pulls never interleave with them.
+    applying: Mutex<()>,
+    /// Every change this edge makes, for the streams of downstream edges.
+    relay: broadcast::Sender<Relayed>,
+    /// Failed syncs; exported as a metric.
     pub failures: Counter,
 }
 
@@ -52,97 +70,261 @@ impl Syncer {
             token: token.to_owned(),
             store,
             cache_dir,
-            pulling: Mutex::new(()),
+            applying: Mutex::new(()),
+            relay: broadcast::channel(1024).0,
             failures: Counter::default(),
         }
     }
 
-    /// Serves the persisted snapshot, if any and valid, until upstream answers.
+    /// Changes as this edge makes them, for a downstream edge's stream.
+    pub fn relayed(&self) -> broadcast::Receiver<Relayed> {
+        self.relay.subscribe()
+    }
+
+    /// Serves the persisted environments, if any and valid, until upstream answers.
     pub fn restore(&self) {
         let Some(dir) = &self.cache_dir else { return };
-        match cache::load(dir) {
-            Ok(Some(json)) => match Loaded::from_body(json.into(), None, None) {
-                Ok(loaded) => {
-                    tracing::info!(
-                        environments = loaded.environment_count(),
-                        "serving the persisted snapshot"
-                    );
-                    self.store.replace(loaded);
+        let mut restored = Vec::new();
+        for (path, result) in cache::load_all(dir) {
+            match result.and_then(|snapshot| Environment::new(snapshot, None, None)) {
+                Ok(environment) => restored.push(Arc::new(environment)),
+                Err(error) => {
+                    tracing::warn!(path = %path.display(), %error, "ignoring a persisted environment");
                 }
-                Err(error) => tracing::warn!(%error, "ignoring the persisted snapshot"),
-            },
-            Ok(None) => {}
-            Err(error) => tracing::warn!(%error, "cannot read the persisted snapshot"),
+            }
         }
-    }
-
-    /// Pulls the snapshot if it changed. `Ok(true)` when a new one was swapped in.
-    pub async fn pull(&self) -> anyhow::Result<bool> {
-        let _one_at_a_time = self.pulling.lock().await;
-        let result = self.pull_once().await;
-        if let Err(error) = &result {
-            self.failures.inc();
-            tracing::warn!(
-                error = format!("{error:#}"),
-                "snapshot sync failed; still serving the previous snapshot"
+        if !restored.is_empty() {
+            tracing::info!(
+                environments = restored.len(),
+                "serving the persisted environments"
             );
+            self.store.restore(restored);
         }
-        result
     }
 
-    async fn pull_once(&self) -> anyhow::Result<bool> {
-        let current = self.store.load();
+    /// Compares upstream's revisions with what this edge holds, and pulls or drops
+    /// whatever differs.
+    pub async fn reconcile_now(&self) -> anyhow::Result<()> {
+        let revisions: RevisionsEvent = self
+            .client
+            .get(format!("{}/api/v1/edge/revisions", self.upstream))
+            .bearer_auth(&self.token)
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .context("upstream unreachable")?
+            .error_for_status()
+            .context("upstream refused the revisions request")?
+            .json()
+            .await
+            .context("malformed revisions")?;
+        self.reconcile(&revisions).await
+    }
+
+    async fn reconcile(&self, revisions: &RevisionsEvent) -> anyhow::Result<()> {
+        let _one_at_a_time = self.applying.lock().await;
+        let held = self.store.load();
+        let stale: Vec<(String, String)> = revisions
+            .environments
+            .iter()
+            .filter(|r| {
+                held.as_ref()
+                    .and_then(|h| h.get(&r.project, &r.environment))
+                    .is_none_or(|e| e.revision() != r.revision)
+            })
+            .map(|r| (r.project.clone(), r.environment.clone()))
+            .collect();
+        let pulled: Vec<()> = futures_util::stream::iter(stale)
+            .map(|(project, environment)| async move { self.pull(&project, &environment).await })
+            .buffer_unordered(PARALLEL_PULLS)
+            .try_collect()
+            .await?;
+        tracing::debug!(pulled = pulled.len(), "reconciled with upstream");
+        if let Some(held) = self.store.load() {
+            let gone: Vec<(String, String)> = held
+                .all()
+                .filter(|e| {
+                    !revisions
+                        .environments
+                        .iter()
+                        .any(|r| r.project == e.project() && r.environment == e.name())
+                })
+                .map(|e| (e.project().to_owned(), e.name().to_owned()))
+                .collect();
+            for (project, environment) in gone {
+                self.drop_environment(&project, &environment).await;
+            }
+        }
+        self.store.ready();
+        self.store.confirm();
+        Ok(())
+    }
+
+    /// Pulls one environment whole (with `If-None-Match`) and puts it in service.
+    async fn pull(&self, project: &str, environment: &str) -> anyhow::Result<()> {
+        let current = self
+            .store
+            .load()
+            .and_then(|l| l.get(project, environment).cloned());
         let mut request = self
             .client
-            .get(format!("{}/api/v1/edge/snapshot", self.upstream))
+            .get(format!(
+                "{}/api/v1/edge/environments/{project}/{environment}",
+                self.upstream
+            ))
             .bearer_auth(&self.token)
             .header(ACCEPT_ENCODING, "gzip")
             .timeout(Duration::from_secs(30));
-        if let Some(etag) = current.as_ref().and_then(|c| c.etag.as_deref()) {
+        if let Some(etag) = current.as_ref().and_then(|c| c.etag()) {
             request = request.header(IF_NONE_MATCH, etag);
         }
         let response = request.send().await.context("upstream unreachable")?;
         match response.status() {
-            StatusCode::NOT_MODIFIED => {
-                self.store.confirm();
-                return Ok(false);
+            StatusCode::NOT_MODIFIED => return Ok(()),
+            StatusCode::NOT_FOUND => {
+                self.drop_environment(project, environment).await;
+                return Ok(());
             }
             StatusCode::OK => {}
-            status => bail!("upstream answered {status} to the snapshot request"),
+            status => bail!("upstream answered {status} for {project}/{environment}"),
         }
         let etag = response
             .headers()
             .get(ETAG)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let body = response
+        // reqwest does not decompress (no such feature enabled): gzip is undone here,
+        // with a bound on the result.
+        let compressed = response
             .bytes()
             .await
             .context("snapshot download broke off")?;
-        // reqwest does not decompress (no such feature enabled): the body stays as sent,
-        // and `Loaded` keeps it compressed. Parsing and compiling are CPU work: off the
-        // async workers, which keep serving evaluations meanwhile.
-        let loaded = tokio::task::spawn_blocking({
-            let body = body.clone();
-            move || Loaded::from_body(body, etag, current.as_deref())
+        let (project, environment) = (project.to_owned(), environment.to_owned());
+        let next = tokio::task::spawn_blocking(move || {
+            let json = body::decompress(&compressed)?;
+            let snapshot: Snapshot =
+                serde_json::from_slice(&json).map_err(|e| format!("malformed snapshot: {e}"))?;
+            if (snapshot.project.as_str(), snapshot.environment.as_str())
+                != (project.as_str(), environment.as_str())
+            {
+                return Err(format!(
+                    "asked for {project}/{environment}, got {}/{}",
+                    snapshot.project, snapshot.environment
+                ));
+            }
+            Environment::new(snapshot, etag, current.as_deref())
         })
         .await
         .context("snapshot compilation panicked")?
         .map_err(anyhow::Error::msg)?;
-        tracing::info!(
-            environments = loaded.environment_count(),
-            "new snapshot in service"
+        let replaced = Delta {
+            environment_id: String::new(),
+            project: next.project().to_owned(),
+            environment: next.name().to_owned(),
+            revision: next.revision(),
+            change: Change::Replaced,
+        };
+        self.put_in_service(next, &replaced).await;
+        Ok(())
+    }
+
+    /// Applies one delta from upstream, or pulls the environment when it cannot.
+    async fn apply(&self, delta: &Delta) -> anyhow::Result<()> {
+        let _one_at_a_time = self.applying.lock().await;
+        let current = self
+            .store
+            .load()
+            .and_then(|l| l.get(&delta.project, &delta.environment).cloned());
+        match (&delta.change, &current) {
+            (Change::Deleted, _) => {
+                self.drop_environment(&delta.project, &delta.environment)
+                    .await;
+                Ok(())
+            }
+            // Already there: a replayed change, or one a pull already brought.
+            (_, Some(current)) if current.revision() >= delta.revision => Ok(()),
+            (Change::Patch { ops }, Some(current)) if current.revision() + 1 == delta.revision => {
+                let mut snapshot = current.snapshot().clone();
+                let ops = ops.clone();
+                let revision = delta.revision;
+                let previous = Arc::clone(current);
+                let next = tokio::task::spawn_blocking(move || {
+                    snapshot.apply(&ops, revision);
+                    Environment::new(snapshot, None, Some(&previous))
+                })
+                .await
+                .context("snapshot compilation panicked")?;
+                match next {
+                    Ok(next) => {
+                        self.put_in_service(next, delta).await;
+                        Ok(())
+                    }
+                    // Never serve a half-understood change: start over from upstream.
+                    Err(error) => {
+                        tracing::warn!(%error, "a delta did not compile; pulling the environment");
+                        self.pull(&delta.project, &delta.environment).await
+                    }
+                }
+            }
+            // A gap, a new environment, or one upstream says to pull.
+            _ => self.pull(&delta.project, &delta.environment).await,
+        }
+    }
+
+    async fn put_in_service(&self, environment: Environment, delta: &Delta) {
+        let environment = Arc::new(environment);
+        self.store.install(Arc::clone(&environment));
+        self.store.confirm();
+        tracing::debug!(
+            project = environment.project(),
+            environment = environment.name(),
+            revision = environment.revision(),
+            "environment in service"
         );
-        self.store.replace(loaded);
+        let delta = serde_json::to_string(delta).expect("deltas serialize");
+        let _ = self.relay.send(Relayed {
+            delta: delta.into(),
+        });
         if let Some(dir) = self.cache_dir.clone() {
-            let written = tokio::task::spawn_blocking(move || cache::persist(&dir, &body)).await;
-            match written {
-                Ok(Ok(())) => {}
-                Ok(Err(error)) => tracing::warn!(%error, "cannot persist the snapshot"),
-                Err(error) => tracing::warn!(%error, "cannot persist the snapshot"),
+            let written =
+                tokio::task::spawn_blocking(move || cache::persist(&dir, environment.snapshot()))
+                    .await;
+            if let Ok(Err(error)) | Err(error) = written.map_err(std::io::Error::other) {
+                tracing::warn!(%error, "cannot persist an environment");
             }
         }
-        Ok(true)
+    }
+
+    async fn drop_environment(&self, project: &str, environment: &str) {
+        let Some(gone) = self
+            .store
+            .load()
+            .and_then(|l| l.get(project, environment).cloned())
+        else {
+            return;
+        };
+        self.store.remove(project, environment);
+        tracing::info!(project, environment, "environment deleted upstream");
+        let deleted = Delta {
+            environment_id: String::new(),
+            project: project.to_owned(),
+            environment: environment.to_owned(),
+            revision: gone.revision() + 1,
+            change: Change::Deleted,
+        };
+        let delta = serde_json::to_string(&deleted).expect("deltas serialize");
+        let _ = self.relay.send(Relayed {
+            delta: delta.into(),
+        });
+        if let Some(dir) = self.cache_dir.clone() {
+            let (project, environment) = (project.to_owned(), environment.to_owned());
+            let removed =
+                tokio::task::spawn_blocking(move || cache::forget(&dir, &project, &environment))
+                    .await;
+            if let Ok(Err(error)) | Err(error) = removed.map_err(std::io::Error::other) {
+                tracing::warn!(%error, "cannot forget a persisted environment");
+            }
+        }
     }
 
     /// Follows the upstream change stream until `closing`, reconnecting with
@@ -157,10 +339,13 @@ impl Syncer {
             };
             match connected {
                 Ok(()) => backoff = BACKOFF_START,
-                Err(error) => tracing::warn!(
-                    error = format!("{error:#}"),
-                    "change stream lost; reconnecting"
-                ),
+                Err(error) => {
+                    self.failures.inc();
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        "change stream lost; still serving what the edge holds"
+                    );
+                }
             }
             let wait = with_jitter(backoff);
             backoff = (backoff * 2).min(BACKOFF_MAX);
@@ -171,7 +356,8 @@ impl Syncer {
         }
     }
 
-    /// One connection to the stream; returns when it ends. Each event triggers a pull.
+    /// One connection to the stream; returns when it ends. An event's id is kept only
+    /// once the event is handled, so a reconnection replays whatever was not.
     async fn follow_once(&self, last_event_id: &mut Option<String>) -> anyhow::Result<()> {
         let mut request = self
             .client
@@ -196,23 +382,39 @@ impl Syncer {
                 return Ok(());
             };
             let event = event.context("the stream broke off")?;
-            if !event.id.is_empty() {
-                *last_event_id = Some(event.id.clone());
+            match event.event.as_str() {
+                stream_events::REVISIONS => {
+                    let revisions: RevisionsEvent =
+                        serde_json::from_str(&event.data).context("malformed revisions")?;
+                    self.reconcile(&revisions).await?;
+                }
+                stream_events::CHANGE => {
+                    let delta: Delta =
+                        serde_json::from_str(&event.data).context("malformed change")?;
+                    self.apply(&delta).await?;
+                }
+                _ => continue,
             }
-            // Both event kinds mean "the snapshot may have moved"; If-None-Match makes
-            // an unneeded pull cheap.
-            let _ = self.pull().await;
+            if !event.id.is_empty() {
+                *last_event_id = Some(event.id);
+            }
         }
     }
 
-    /// Pulls every `interval`, in case the stream stalls without noticing.
+    /// Compares revisions every `interval`, in case the stream stalls unnoticed.
     pub async fn poll(self: Arc<Self>, interval: Duration, mut closing: watch::Receiver<bool>) {
         loop {
             tokio::select! {
                 _ = closing.changed() => return,
                 () = tokio::time::sleep(interval) => {}
             }
-            let _ = self.pull().await;
+            if let Err(error) = self.reconcile_now().await {
+                self.failures.inc();
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "sync failed; still serving what the edge holds"
+                );
+            }
         }
     }
 }

@@ -1,10 +1,12 @@
 use std::time::Duration;
 
+use eventsource_stream::Eventsource;
+use futures_util::StreamExt;
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use crate::support::{ControlPlane, Edge};
+use crate::support::{ControlPlane, EDGE_TOKEN, Edge, published};
 
 #[sqlx::test(migrator = "togglerino_control_plane::db::MIGRATOR")]
 async fn the_edge_keeps_serving_when_upstream_dies_and_restarts_from_its_cache(db: PgPool) {
@@ -15,10 +17,10 @@ async fn the_edge_keeps_serving_when_upstream_dies_and_restarts_from_its_cache(d
     let edge = Edge::start(&control_plane.url(), Some(cache.path().to_owned())).await;
     edge.wait_ready().await;
     edge.wait_for_reason(&key, "production", "DEFAULT").await;
-    assert!(
-        cache.path().join("snapshot").exists(),
-        "the snapshot was persisted"
-    );
+    for environment in ["development", "staging", "production"] {
+        let file = format!("environments/shop/{environment}.json.gz");
+        assert!(cache.path().join(&file).exists(), "{file} was persisted");
+    }
 
     control_plane.stop();
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -86,16 +88,49 @@ async fn a_chained_edge_serves_what_its_upstream_edge_serves(db: PgPool) {
     let (_, _, chained) = local.evaluate(&key, "shop/staging", json!({})).await;
     assert_eq!(direct, chained);
 
+    // What each edge holds is exactly what the control plane publishes.
+    let regional_url = format!("http://{}", regional.address);
+    let local_url = format!("http://{}", local.address);
+    let expected = control_plane.published("staging").await;
+    assert_eq!(published(&regional_url, "staging").await, expected);
+    assert_eq!(published(&local_url, "staging").await, expected);
+
+    // Downstream edges get the deltas the regional edge applies, as it applies them.
+    let response = reqwest::Client::new()
+        .get(format!("{regional_url}/api/v1/edge/stream"))
+        .bearer_auth(EDGE_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let mut events = Box::pin(response.bytes_stream().eventsource());
+    let first = events.next().await.unwrap().unwrap();
+    assert_eq!(first.event, "revisions");
+    control_plane.toggle("staging", false).await;
+    let change = tokio::time::timeout(Duration::from_secs(10), events.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(change.event, "change");
+    let delta: Value = serde_json::from_str(&change.data).unwrap();
+    assert_eq!(
+        (&delta["kind"], &delta["environment"]),
+        (&json!("patch"), &json!("staging"))
+    );
+    local.wait_for_reason(&key, "staging", "DISABLED").await;
+
     // Only holders of the edge token may follow an edge.
     let refused = reqwest::Client::new()
-        .get(format!("http://{}/api/v1/edge/snapshot", regional.address))
+        .get(format!("http://{}/api/v1/edge/revisions", regional.address))
         .bearer_auth("someone-else")
         .send()
         .await
         .unwrap();
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
     let with_token = reqwest::Client::new()
-        .get(format!("http://{}/api/v1/edge/snapshot", regional.address))
+        .get(format!(
+            "{regional_url}/api/v1/edge/environments/shop/staging"
+        ))
         .bearer_auth(crate::support::EDGE_TOKEN)
         .header("accept-encoding", "gzip")
         .send()
@@ -104,7 +139,9 @@ async fn a_chained_edge_serves_what_its_upstream_edge_serves(db: PgPool) {
     assert_eq!(with_token.headers()["content-encoding"], "gzip");
     let etag = with_token.headers()["etag"].to_str().unwrap().to_owned();
     let unchanged = reqwest::Client::new()
-        .get(format!("http://{}/api/v1/edge/snapshot", regional.address))
+        .get(format!(
+            "{regional_url}/api/v1/edge/environments/shop/staging"
+        ))
         .bearer_auth(crate::support::EDGE_TOKEN)
         .header("if-none-match", etag)
         .send()
@@ -124,4 +161,67 @@ async fn an_edge_following_one_replica_sees_writes_made_on_another(db: PgPool) {
     replica_a.toggle("staging", true).await;
     let took = edge.wait_for_reason(&key, "staging", "DEFAULT").await;
     eprintln!("a write on replica A reached an edge on replica B in {took:?}");
+}
+
+#[sqlx::test(migrator = "togglerino_control_plane::db::MIGRATOR")]
+async fn an_edge_that_missed_more_than_is_kept_ends_where_a_fresh_edge_does(db: PgPool) {
+    let writer = ControlPlane::start(db.clone()).await;
+    let (key, _) = writer.sdk_key("production").await;
+    let (followed, stop) = ControlPlane::replica(db.clone()).await;
+    let edge = Edge::start(&format!("http://{followed}"), None).await;
+    edge.wait_ready().await;
+    edge.wait_for_reason(&key, "production", "DISABLED").await;
+
+    // The replica the edge follows goes away; meanwhile flags change, and the changes
+    // are forgotten before it comes back.
+    stop.send(()).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    writer.toggle("production", true).await;
+    writer
+        .call(
+            "POST",
+            "/api/v1/projects/shop/flags",
+            json!({"key": "late", "name": "Late", "type": "string", "default_value": "x"}),
+        )
+        .await;
+    writer
+        .call(
+            "DELETE",
+            "/api/v1/projects/shop/environments/development",
+            json!({}),
+        )
+        .await;
+    sqlx::query("DELETE FROM edge_changes")
+        .execute(&db)
+        .await
+        .unwrap();
+    let (_, _keep_running) = ControlPlane::replica_at(db, followed).await;
+
+    edge.wait_for_reason(&key, "production", "DEFAULT").await;
+    let fresh = Edge::start(&writer.url(), None).await;
+    fresh.wait_ready().await;
+    let caught_up = format!("http://{}", edge.address);
+    for environment in ["staging", "production"] {
+        assert_eq!(
+            published(&caught_up, environment).await,
+            writer.published(environment).await,
+            "{environment}"
+        );
+    }
+    let revisions = |url: String| async move {
+        reqwest::Client::new()
+            .get(format!("{url}/api/v1/edge/revisions"))
+            .bearer_auth(EDGE_TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    assert_eq!(
+        revisions(caught_up).await,
+        revisions(format!("http://{}", fresh.address)).await,
+        "the deleted environment is gone here too"
+    );
 }

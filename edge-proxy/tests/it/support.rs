@@ -21,7 +21,13 @@ pub struct ControlPlane {
 impl ControlPlane {
     /// Another control-plane process on the same database, serving on its own port.
     pub async fn replica(db: PgPool) -> (SocketAddr, oneshot::Sender<()>) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        ControlPlane::replica_at(db, "127.0.0.1:0".parse().unwrap()).await
+    }
+
+    /// A control-plane process on `address` (port 0 for any), as a restarted one would
+    /// come back on its old address.
+    pub async fn replica_at(db: PgPool, address: SocketAddr) -> (SocketAddr, oneshot::Sender<()>) {
+        let listener = tokio::net::TcpListener::bind(address).await.unwrap();
         let address = listener.local_addr().unwrap();
         let settings = togglerino_control_plane::Settings {
             edge_token_hash: Some(togglerino_control_plane::auth::secrets::hash(EDGE_TOKEN)),
@@ -131,6 +137,11 @@ impl ControlPlane {
 
     pub fn url(&self) -> String {
         format!("http://{}", self.address)
+    }
+
+    /// One environment of `shop` as the control plane publishes it to edges.
+    pub async fn published(&self, environment: &str) -> Value {
+        published(&self.url(), environment).await
     }
 
     pub fn stop(&mut self) {
@@ -245,6 +256,21 @@ impl Edge {
 }
 
 /// The value of the first sample line starting with `prefix` in an edge's metrics.
+/// One environment of `shop` as the server at `base` (a control plane or an edge) serves
+/// it to edges.
+pub async fn published(base: &str, environment: &str) -> Value {
+    let response = reqwest::Client::new()
+        .get(format!(
+            "{base}/api/v1/edge/environments/shop/{environment}"
+        ))
+        .bearer_auth(EDGE_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
 pub fn sample<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
     text.lines()
         .find(|l| l.starts_with(prefix))

@@ -3,18 +3,20 @@
 //! every field; change both together.
 
 mod context;
+mod delta;
 mod flag;
 mod rule;
 mod segment;
 mod snapshot;
 
 pub use context::EvaluationContext;
+pub use delta::{Change, Delta, Op};
 pub use flag::{Flag, FlagConfig, FlagType, Prerequisite, Variant};
 pub use rule::{Condition, Operator, Rule, WeightedVariant};
 pub use segment::Segment;
 pub use snapshot::{
-    ChangeEvent, EdgeSnapshot, EnvironmentRevision, RevisionsEvent, SdkKey, SdkKeyKind, Snapshot,
-    SnapshotFlag, sdk_key_hash, sdk_key_hash_hex, stream_events,
+    EnvironmentRevision, RevisionsEvent, SdkKey, SdkKeyKind, Snapshot, SnapshotFlag, sdk_key_hash,
+    sdk_key_hash_hex, stream_events,
 };
 
 use serde::{Deserialize, Serialize};

@@ -58,15 +58,8 @@ pub fn sdk_key_hash_hex(key: &str) -> String {
     hex::encode(sdk_key_hash(key))
 }
 
-/// What an edge pulls from upstream: the snapshot of every environment it may serve.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EdgeSnapshot {
-    pub environments: Vec<Snapshot>,
-}
-
-/// The first event of an edge's change stream, and the answer after any gap: where
-/// every environment stands now.
+/// Where every environment stands: the first event of an edge's change stream when it
+/// cannot replay what the edge missed, and the answer to `GET /api/v1/edge/revisions`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevisionsEvent {
     pub environments: Vec<EnvironmentRevision>,
@@ -80,15 +73,10 @@ pub struct EnvironmentRevision {
     pub revision: u64,
 }
 
-/// One environment moved to a new revision (or was deleted; its next snapshot omits it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChangeEvent {
-    pub environment_id: String,
-    pub revision: u64,
-}
-
 /// Names of the change stream's SSE events.
 pub mod stream_events {
+    /// Carries a [`RevisionsEvent`](super::RevisionsEvent).
     pub const REVISIONS: &str = "revisions";
+    /// Carries a [`Delta`](super::Delta).
     pub const CHANGE: &str = "change";
 }

@@ -1,0 +1,152 @@
+//! Each environment's last snapshot as served to edges, built once per revision however
+//! many edges ask at once: the first request builds it, the others wait for that build
+//! (single flight). Edges pull far more often than flags change, and a write touches
+//! one environment, so every other environment's bytes are reused as they are.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use sha2::{Digest, Sha256};
+use togglerino_shared::model::Snapshot;
+use tokio::sync::OnceCell;
+use uuid::Uuid;
+
+/// One environment's snapshot, serialized and compressed once.
+pub struct Cached {
+    pub revision: u64,
+    pub json: Bytes,
+    pub gzip: Bytes,
+    /// Strong validator of the JSON body; the gzip body's is derived from it.
+    pub etag: String,
+}
+
+impl Cached {
+    pub fn new(snapshot: &Snapshot) -> Cached {
+        let json = serde_json::to_vec(snapshot).expect("snapshots serialize");
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder
+            .write_all(&json)
+            .expect("writing to memory cannot fail");
+        let gzip = encoder.finish().expect("writing to memory cannot fail");
+        let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&json)[..16]));
+        Cached {
+            revision: snapshot.revision,
+            json: json.into(),
+            gzip: gzip.into(),
+            etag,
+        }
+    }
+}
+
+/// The build of one environment at one revision, shared by everyone who asks for it.
+struct Slot {
+    revision: i64,
+    built: OnceCell<Arc<Cached>>,
+}
+
+#[derive(Default)]
+pub struct SnapshotCache {
+    // Locked only to find or replace a slot, never while building.
+    slots: Mutex<HashMap<Uuid, Arc<Slot>>>,
+}
+
+impl SnapshotCache {
+    /// The snapshot of `environment` at `revision`, built by `build` unless it is
+    /// cached or being built already. A request that read an older revision than the
+    /// cache holds builds its own and leaves the cache alone.
+    pub async fn get_or_build<E, F>(
+        &self,
+        environment: Uuid,
+        revision: i64,
+        build: F,
+    ) -> Result<Arc<Cached>, E>
+    where
+        F: AsyncFnOnce() -> Result<Snapshot, E>,
+    {
+        let slot = {
+            let mut slots = self.slots.lock().expect("never poisoned");
+            match slots.get(&environment) {
+                Some(slot) if slot.revision == revision => Arc::clone(slot),
+                Some(slot) if slot.revision > revision => Arc::new(Slot::at(revision)),
+                _ => {
+                    let slot = Arc::new(Slot::at(revision));
+                    slots.insert(environment, Arc::clone(&slot));
+                    slot
+                }
+            }
+        };
+        let cached = slot
+            .built
+            .get_or_try_init(|| async { Ok(Arc::new(Cached::new(&build().await?))) })
+            .await?;
+        Ok(Arc::clone(cached))
+    }
+
+    /// Forgets a deleted environment.
+    pub fn forget(&self, environment: Uuid) {
+        self.slots
+            .lock()
+            .expect("never poisoned")
+            .remove(&environment);
+    }
+}
+
+impl Slot {
+    fn at(revision: i64) -> Slot {
+        Slot {
+            revision,
+            built: OnceCell::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    fn snapshot(revision: u64) -> Snapshot {
+        serde_json::from_value(serde_json::json!({
+            "project": "shop", "environment": "production", "revision": revision
+        }))
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn concurrent_requests_for_one_revision_build_it_once() {
+        let cache = SnapshotCache::default();
+        let builds = AtomicUsize::new(0);
+        let environment = Uuid::new_v4();
+        let build = async || {
+            builds.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            Ok::<_, ()>(snapshot(3))
+        };
+        let all = futures_util::future::join_all(
+            (0..50).map(|_| cache.get_or_build(environment, 3, build)),
+        )
+        .await;
+        assert!(all.iter().all(|c| c.as_ref().unwrap().revision == 3));
+        assert_eq!(builds.load(Ordering::SeqCst), 1);
+
+        // A newer revision is built once more; an older one never replaces it.
+        cache
+            .get_or_build(environment, 4, async || Ok::<_, ()>(snapshot(4)))
+            .await
+            .unwrap();
+        cache
+            .get_or_build(environment, 2, async || Ok::<_, ()>(snapshot(2)))
+            .await
+            .unwrap();
+        let again = cache
+            .get_or_build(environment, 4, async || -> Result<Snapshot, ()> {
+                panic!("revision 4 is cached")
+            })
+            .await
+            .unwrap();
+        assert_eq!(again.revision, 4);
+    }
+}

@@ -9,12 +9,14 @@ build_release() {
     --bins --example sse-load
 }
 
-# start_control_plane FLAGS: sets EDGE_TOKEN and SDK_KEY.
+# start_control_plane FLAGS: sets EDGE_TOKEN and SDK_KEY. Pinned to the CPU in
+# CONTROL_PLANE_CPU, if set, to keep it off the core an edge is measured on.
 start_control_plane() {
   ./scripts/ensure-postgres
-  local database=togglerino_bench
+  local database=togglerino_bench pin=()
+  if [ -n "${CONTROL_PLANE_CPU:-}" ]; then pin=(taskset -c "$CONTROL_PLANE_CPU"); fi
   psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS ${database}" -c "CREATE DATABASE ${database}" 2>/dev/null
-  RUST_LOG=warn target/release/togglerino-control-plane --listen 127.0.0.1:18080 \
+  RUST_LOG=warn "${pin[@]}" target/release/togglerino-control-plane --listen 127.0.0.1:18080 \
     --database-url "postgres://postgres@127.0.0.1:5432/${database}" > "$bench_work/control-plane.log" 2>&1 &
   until curl -sf http://127.0.0.1:18080/readyz >/dev/null; do sleep 0.2; done
   read -r EDGE_TOKEN SDK_KEY < <(python3 bench/setup.py http://127.0.0.1:18080 "$1")

@@ -5,8 +5,9 @@
 #
 # By default every stream is a different user, as browsers and apps are; CONTEXTS=N
 # makes N users share the streams. The first edge is pinned to CPU 0 and the load
-# generator to CPU 1 (PIN=0 to leave scheduling alone). The toggled flag, flag-00004,
-# is a 25 % rollout, so its answer depends on the user.
+# generator and the control plane to CPU 1 (PIN=0 to leave scheduling alone). The toggled flag, flag-00004,
+# is a 25 % rollout, so its answer depends on the user; it is toggled four times (off,
+# on, off, on) and each toggle is reported, then the median and worst p99.
 #
 # The load generator is bench/sse_load.rs, built as an example of the edge crate.
 # Usage: bench/propagation.sh [clients, default 10000] [flags, default 350] [edges, default 1]
@@ -22,7 +23,7 @@ ulimit -n "$(ulimit -Hn)"
 source bench/lib.sh
 
 build_release
-start_control_plane "$flags"
+if [ "$pin" = 1 ]; then CONTROL_PLANE_CPU=1 start_control_plane "$flags"; else start_control_plane "$flags"; fi
 urls=()
 for ((i = 0; i < edges; i++)); do
   port=$((18090 + i))

@@ -23,6 +23,10 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
+/// Toggles measured one after the other, turning the flag off and on: off serves
+/// everyone the default, on places each user by their rollout bucket.
+const TOGGLES: usize = 4;
+
 /// What a client reports to the conductor.
 enum Report {
     Connected,
@@ -103,33 +107,48 @@ async fn run(
     // Let the edges settle after the connection storm before measuring.
     tokio::time::sleep(Duration::from_secs(2)).await;
 
-    let started = toggle(control_plane, flag).await?;
-    let mut delays = Vec::with_capacity(clients);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while delays.len() < clients {
-        match tokio::time::timeout_at(deadline, received.recv()).await {
-            Ok(Some(Report::Patched(at))) => delays.push(at.duration_since(started)),
-            Ok(Some(Report::Failed(error))) => anyhow::bail!("a client failed: {error}"),
-            Ok(_) | Err(_) => break,
-        }
-    }
-    anyhow::ensure!(!delays.is_empty(), "no client received the patch");
-    delays.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let quantile = |q: f64| ms(delays[((q * delays.len() as f64) as usize).min(delays.len() - 1)]);
-    let mean = delays.iter().map(|d| ms(*d)).sum::<f64>() / delays.len() as f64;
+    let mut p99s = Vec::new();
+    for round in 1..=TOGGLES {
+        let (started, enabled) = toggle(control_plane, flag).await?;
+        let mut delays = Vec::with_capacity(clients);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while delays.len() < clients {
+            match tokio::time::timeout_at(deadline, received.recv()).await {
+                Ok(Some(Report::Patched(at))) => delays.push(at.duration_since(started)),
+                Ok(Some(Report::Failed(error))) => anyhow::bail!("a client failed: {error}"),
+                Ok(_) | Err(_) => break,
+            }
+        }
+        anyhow::ensure!(!delays.is_empty(), "no client received the patch");
+        delays.sort();
+        let quantile =
+            |q: f64| ms(delays[((q * delays.len() as f64) as usize).min(delays.len() - 1)]);
+        let mean = delays.iter().map(|d| ms(*d)).sum::<f64>() / delays.len() as f64;
+        println!(
+            "toggle {round} ({}): patched {}/{clients} clients: first {:.1} ms, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, mean {mean:.1} ms",
+            if enabled { "on" } else { "off" },
+            delays.len(),
+            ms(delays[0]),
+            quantile(0.5),
+            quantile(0.99),
+            ms(*delays.last().expect("not empty")),
+        );
+        p99s.push(quantile(0.99));
+        // Let the streams settle before the next toggle.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    p99s.sort_by(f64::total_cmp);
     println!(
-        "patched {}/{clients} clients: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, mean {mean:.1} ms",
-        delays.len(),
-        quantile(0.5),
-        quantile(0.99),
-        ms(*delays.last().expect("not empty")),
+        "p99 over {TOGGLES} toggles: median {:.1} ms, worst {:.1} ms",
+        p99s[p99s.len() / 2],
+        p99s[p99s.len() - 1]
     );
     Ok(())
 }
 
-/// One SDK stream: reports its whole first `flags` event, then the first patch naming
-/// `flag` (quoted), and reads on until the edge closes the stream.
+/// One SDK stream: reports its whole first `flags` event, then every patch naming `flag`
+/// (quoted), and reads on until the edge closes the stream.
 async fn client(
     edge: &str,
     path: &str,
@@ -146,7 +165,7 @@ async fn client(
     let mut lines = BufReader::new(socket);
     let mut line = String::new();
     let mut event = String::new();
-    let (mut connected, mut patched) = (false, false);
+    let mut connected = false;
     loop {
         line.clear();
         if lines.read_line(&mut line).await? == 0 {
@@ -159,8 +178,7 @@ async fn client(
             if event == "flags" && !connected {
                 connected = true;
                 let _ = reports.send(Report::Connected);
-            } else if event == "patch" && !patched && line.contains(flag) {
-                patched = true;
+            } else if event == "patch" && line.contains(flag) {
                 let _ = reports.send(Report::Patched(Instant::now()));
             }
         }
@@ -168,8 +186,8 @@ async fn client(
 }
 
 /// Flips `flag` in production as the benchmark's admin; returns when the request was
-/// sent.
-async fn toggle(control_plane: &str, flag: &str) -> anyhow::Result<Instant> {
+/// sent, and whether the flag is now on.
+async fn toggle(control_plane: &str, flag: &str) -> anyhow::Result<(Instant, bool)> {
     let http = reqwest::Client::builder().cookie_store(true).build()?;
     let login: Value = http
         .post(format!("{control_plane}/api/v1/auth/login"))
@@ -197,5 +215,5 @@ async fn toggle(control_plane: &str, flag: &str) -> anyhow::Result<Instant> {
         .send()
         .await?
         .error_for_status()?;
-    Ok(started)
+    Ok((started, enabled))
 }

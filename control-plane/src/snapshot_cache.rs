@@ -4,46 +4,17 @@
 //! one environment, so every other environment's bytes are reused as they are.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use axum::body::Bytes;
-use sha2::{Digest, Sha256};
+use togglerino_shared::http::Served;
 use togglerino_shared::model::Snapshot;
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
-/// One environment's snapshot, serialized and compressed once.
-pub struct Cached {
-    pub revision: u64,
-    pub json: Bytes,
-    pub gzip: Bytes,
-    /// Strong validator of the JSON body; the gzip body's is derived from it.
-    pub etag: String,
-}
-
-impl Cached {
-    pub fn new(snapshot: &Snapshot) -> Cached {
-        let json = serde_json::to_vec(snapshot).expect("snapshots serialize");
-        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        encoder
-            .write_all(&json)
-            .expect("writing to memory cannot fail");
-        let gzip = encoder.finish().expect("writing to memory cannot fail");
-        let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&json)[..16]));
-        Cached {
-            revision: snapshot.revision,
-            json: json.into(),
-            gzip: gzip.into(),
-            etag,
-        }
-    }
-}
-
 /// The build of one environment at one revision, shared by everyone who asks for it.
 struct Slot {
     revision: i64,
-    built: OnceCell<Arc<Cached>>,
+    built: OnceCell<Arc<(u64, Served)>>,
 }
 
 #[derive(Default)]
@@ -53,15 +24,15 @@ pub struct SnapshotCache {
 }
 
 impl SnapshotCache {
-    /// The snapshot of `environment` at `revision`, built by `build` unless it is
-    /// cached or being built already. A request that read an older revision than the
+    /// The snapshot of `environment` at `revision` as served, with the revision it was
+    /// built at, built by `build` unless it is cached or being built already. A request that read an older revision than the
     /// cache holds builds its own and leaves the cache alone.
     pub async fn get_or_build<E, F>(
         &self,
         environment: Uuid,
         revision: i64,
         build: F,
-    ) -> Result<Arc<Cached>, E>
+    ) -> Result<Arc<(u64, Served)>, E>
     where
         F: AsyncFnOnce() -> Result<Snapshot, E>,
     {
@@ -79,7 +50,10 @@ impl SnapshotCache {
         };
         let cached = slot
             .built
-            .get_or_try_init(|| async { Ok(Arc::new(Cached::new(&build().await?))) })
+            .get_or_try_init(|| async {
+                let snapshot = build().await?;
+                Ok(Arc::new((snapshot.revision, Served::of(&snapshot))))
+            })
             .await?;
         Ok(Arc::clone(cached))
     }
@@ -129,7 +103,7 @@ mod tests {
             (0..50).map(|_| cache.get_or_build(environment, 3, build)),
         )
         .await;
-        assert!(all.iter().all(|c| c.as_ref().unwrap().revision == 3));
+        assert!(all.iter().all(|c| c.as_ref().unwrap().0 == 3));
         assert_eq!(builds.load(Ordering::SeqCst), 1);
 
         // A newer revision is built once more; an older one never replaces it.
@@ -147,6 +121,6 @@ mod tests {
             })
             .await
             .unwrap();
-        assert_eq!(again.revision, 4);
+        assert_eq!(again.0, 4);
     }
 }

@@ -84,6 +84,46 @@ pub fn snapshot_response(
 #[cfg(feature = "process")]
 use axum::body as bytes_of;
 
+/// A snapshot as served to edges: its JSON, that JSON gzipped, and the strong validator
+/// of the JSON (the gzip body's is [`gzip_etag`] of it). Made once per snapshot version.
+#[cfg(feature = "process")]
+pub struct Served {
+    pub json: bytes_of::Bytes,
+    pub gzip: bytes_of::Bytes,
+    pub etag: String,
+}
+
+#[cfg(feature = "process")]
+impl Served {
+    pub fn of(snapshot: &crate::model::Snapshot) -> Served {
+        use sha2::{Digest, Sha256};
+        use std::io::Write;
+
+        let json = serde_json::to_vec(snapshot).expect("snapshots serialize");
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder
+            .write_all(&json)
+            .expect("writing to memory cannot fail");
+        let gzip = encoder.finish().expect("writing to memory cannot fail");
+        let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&json)[..16]));
+        Served {
+            json: json.into(),
+            gzip: gzip.into(),
+            etag,
+        }
+    }
+
+    /// The response to a request for this snapshot (see [`snapshot_response`]).
+    pub fn response(&self, headers: &axum::http::HeaderMap) -> axum::response::Response {
+        snapshot_response(
+            headers,
+            &self.etag,
+            || self.json.clone(),
+            || self.gzip.clone(),
+        )
+    }
+}
+
 /// The validator of a gzip body, derived from the strong validator of the plain one: a
 /// strong ETag names one exact representation, so the two must differ.
 pub fn gzip_etag(etag: &str) -> String {

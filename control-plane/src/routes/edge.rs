@@ -12,7 +12,6 @@ use axum::response::Response;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use sqlx::PgPool;
-use togglerino_shared::http::snapshot_response;
 use togglerino_shared::model::{RevisionsEvent, stream_events};
 use tokio::sync::{broadcast, watch};
 use utoipa_axum::router::OpenApiRouter;
@@ -95,12 +94,7 @@ async fn environment(
         })
         .await
         .inspect_err(|_| state.snapshots.forget(environment_id))?;
-    Ok(snapshot_response(
-        &headers,
-        &cached.etag,
-        || cached.json.clone(),
-        || cached.gzip.clone(),
-    ))
+    Ok(cached.1.response(&headers))
 }
 
 /// Server-Sent Events with every committed change in order. Without `Last-Event-ID`

@@ -16,7 +16,6 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use futures_util::Stream;
 use subtle::ConstantTimeEq;
-use togglerino_shared::http::snapshot_response;
 use togglerino_shared::model::{RevisionsEvent, stream_events};
 use tokio::sync::{broadcast, watch};
 
@@ -82,13 +81,7 @@ async fn environment(
             .get(&project, &environment)
             .ok_or_else(|| EdgeError::EnvironmentNotFound(format!("{project}/{environment}")))?,
     );
-    let served = environment.served();
-    Ok(snapshot_response(
-        &headers,
-        &served.etag,
-        || served.json.clone(),
-        || served.gzip.clone(),
-    ))
+    Ok(environment.served().response(&headers))
 }
 
 /// `revisions` first, then a `change` event for each change this edge makes, as it

@@ -4,12 +4,10 @@
 //! sends only those flags.
 
 use std::collections::VecDeque;
-use std::io::Write;
 use std::sync::{Arc, OnceLock};
 
-use bytes::Bytes;
-use sha2::{Digest, Sha256};
 use togglerino_shared::CompiledSnapshot;
+use togglerino_shared::http::Served;
 use togglerino_shared::model::Snapshot;
 
 use crate::changes::Fingerprints;
@@ -33,13 +31,6 @@ pub struct Environment {
     /// The flags each recent version changed, oldest first: entry `i` took the
     /// environment from generation `generation - len + i` to the next.
     history: VecDeque<Arc<[Box<str>]>>,
-}
-
-/// An environment's snapshot serialized for downstream edges.
-pub struct Served {
-    pub json: Bytes,
-    pub gzip: Bytes,
-    pub etag: String,
 }
 
 impl Environment {
@@ -106,21 +97,7 @@ impl Environment {
 
     /// The snapshot as JSON and gzip with its validator, for downstream edges.
     pub fn served(&self) -> &Served {
-        self.served.get_or_init(|| {
-            let json = serde_json::to_vec(&self.snapshot).expect("snapshots serialize");
-            let mut encoder =
-                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-            encoder
-                .write_all(&json)
-                .expect("writing to memory cannot fail");
-            let gzip = encoder.finish().expect("writing to memory cannot fail");
-            let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&json)[..16]));
-            Served {
-                json: json.into(),
-                gzip: gzip.into(),
-                etag,
-            }
-        })
+        self.served.get_or_init(|| Served::of(&self.snapshot))
     }
 
     pub fn revision(&self) -> u64 {

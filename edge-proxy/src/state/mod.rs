@@ -15,7 +15,7 @@ use togglerino_shared::CompiledSnapshot;
 use togglerino_shared::model::{EnvironmentRevision, SdkKeyKind, sdk_key_hash};
 use tokio::sync::watch;
 
-pub use environment::{Environment, Served};
+pub use environment::Environment;
 
 /// Every environment in service, and where each SDK key may be used.
 #[derive(Default)]

@@ -24,12 +24,12 @@ pub struct Config {
     /// Address and port to listen on.
     #[arg(long, env = "TOGGLERINO_LISTEN", default_value = "0.0.0.0:8090")]
     pub listen: SocketAddr,
-    /// Directory for the last good snapshot, so a restarted edge serves at once even
-    /// while upstream is down. Without it, nothing is persisted.
+    /// Directory for each environment's last good version, so a restarted edge serves at
+    /// once even while upstream is down. Without it, nothing is persisted.
     #[arg(long, env = "TOGGLERINO_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
-    /// How often to pull the snapshot even when the change stream is quiet (a fallback
-    /// for streams that silently stall), e.g. 30s, 2m.
+    /// How often to compare revisions with upstream even when the change stream is quiet
+    /// (a fallback for streams that silently stall), e.g. 30s, 2m.
     #[arg(long, env = "TOGGLERINO_POLL_INTERVAL", default_value = "30s", value_parser = parse_duration)]
     pub poll_interval: Duration,
     /// An origin allowed to call the evaluation API from a browser. Repeat the option

@@ -3,7 +3,7 @@
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet};
-use std::hash::{Hash, Hasher};
+use std::hash::Hasher;
 
 use togglerino_shared::model::Snapshot;
 
@@ -25,11 +25,23 @@ struct FlagPrint {
 }
 
 fn digest(value: &impl serde::Serialize) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    serde_json::to_string(value)
-        .expect("model types serialize")
-        .hash(&mut hasher);
-    hasher.finish()
+    // Straight from the serializer into the hasher: no string per flag.
+    let mut hasher = HashWriter(DefaultHasher::new());
+    serde_json::to_writer(&mut hasher, value).expect("model types serialize");
+    hasher.0.finish()
+}
+
+struct HashWriter(DefaultHasher);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.write(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 impl Fingerprints {

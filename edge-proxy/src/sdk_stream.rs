@@ -265,7 +265,7 @@ mod tests {
     fn install(store: &Store, environments: Vec<Snapshot>) {
         for snapshot in environments {
             let current = store
-                .load()
+                .held()
                 .and_then(|l| l.get(&snapshot.project, &snapshot.environment).cloned());
             if current.as_ref().is_some_and(|c| *c.snapshot() == snapshot) {
                 continue;
@@ -273,6 +273,7 @@ mod tests {
             let next = Environment::new(snapshot, None, current.as_deref()).unwrap();
             store.install(Arc::new(next));
         }
+        store.ready();
     }
 
     type Frames = std::pin::Pin<Box<dyn futures_util::Stream<Item = Bytes> + Send>>;

@@ -17,7 +17,8 @@ async fn healthz() -> axum::Json<Value> {
     axum::Json(json!({"status": "ok"}))
 }
 
-/// The edge has a snapshot to serve (fresh from upstream or restored from its cache).
+/// The edge serves: it holds every environment upstream listed, or what it restored
+/// from its cache.
 async fn readyz(State(state): State<AppState>) -> (StatusCode, axum::Json<Value>) {
     match state.store.load() {
         Some(loaded) => (
@@ -26,7 +27,7 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, axum::Json<Value>
         ),
         None => (
             StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(json!({"status": "waiting for the first snapshot"})),
+            axum::Json(json!({"status": "waiting for upstream's environments"})),
         ),
     }
 }

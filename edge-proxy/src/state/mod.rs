@@ -6,7 +6,7 @@
 mod environment;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -129,6 +129,10 @@ type EnvironmentSignal = watch::Sender<Option<Arc<Environment>>>;
 /// The environments in service, shared by every request and changed by sync.
 pub struct Store {
     current: ArcSwapOption<Loaded>,
+    /// Whether what is held may be served: every environment upstream listed has been
+    /// pulled once, or environments were restored from disk. Until then requests see
+    /// nothing, rather than some environments and not others.
+    ready: AtomicBool,
     /// When upstream last gave or confirmed what is in service, in ms since the Unix
     /// epoch.
     confirmed_at: AtomicU64,
@@ -143,6 +147,7 @@ impl Default for Store {
     fn default() -> Store {
         Store {
             current: ArcSwapOption::empty(),
+            ready: AtomicBool::new(false),
             confirmed_at: AtomicU64::new(0),
             generation: watch::channel(0).0,
             watchers: Mutex::default(),
@@ -151,8 +156,16 @@ impl Default for Store {
 }
 
 impl Store {
-    /// What is in service; `None` until the first sync or restore.
+    /// What is in service; `None` until the first full sync or a restore.
     pub fn load(&self) -> Option<Arc<Loaded>> {
+        if !self.ready.load(Ordering::Acquire) {
+            return None;
+        }
+        self.current.load_full()
+    }
+
+    /// What is held, in service or still being built up by the first sync.
+    pub fn held(&self) -> Option<Arc<Loaded>> {
         self.current.load_full()
     }
 
@@ -160,6 +173,7 @@ impl Store {
     /// upstream.
     pub fn restore(&self, environments: Vec<Arc<Environment>>) {
         self.swap(|_| Loaded::of(environments));
+        self.ready.store(true, Ordering::Release);
     }
 
     /// Puts one environment in service (new, or its next version).
@@ -172,16 +186,18 @@ impl Store {
         self.swap(|current| current.without(project, environment));
     }
 
-    /// Marks the store in service even with no environment at all (upstream has none).
+    /// Puts what is held in service: every environment upstream listed is here (there
+    /// may be none at all).
     pub fn ready(&self) {
         if self.current.load().is_none() {
             self.swap(|_| Loaded::default());
         }
+        self.ready.store(true, Ordering::Release);
     }
 
     fn swap(&self, change: impl FnOnce(&Loaded) -> Loaded) {
         let mut watchers = self.watchers.lock().expect("never poisoned");
-        let current = self.load().unwrap_or_default();
+        let current = self.held().unwrap_or_default();
         let loaded = Arc::new(change(&current));
         self.current.store(Some(Arc::clone(&loaded)));
         watchers.retain(|(project, environment), sender| {
@@ -297,6 +313,9 @@ mod tests {
     fn a_change_to_one_environment_shares_the_others_and_wakes_only_its_watchers() {
         let store = Store::default();
         let staging = compiled(environment("staging", 3, "on", "sdk_s"), None);
+        // Pulled one by one at start-up: nothing is served until all are there.
+        store.install(Arc::clone(&staging));
+        assert!(store.load().is_none() && store.watch("shop", "staging").is_none());
         let production = compiled(environment("production", 7, "on", "sdk_p"), None);
         store.restore(vec![Arc::clone(&staging), Arc::clone(&production)]);
         let mut production_watch = store.watch("shop", "production").unwrap();

@@ -123,7 +123,7 @@ impl Syncer {
 
     async fn reconcile(&self, revisions: &RevisionsEvent) -> anyhow::Result<()> {
         let _one_at_a_time = self.applying.lock().await;
-        let held = self.store.load();
+        let held = self.store.held();
         let stale: Vec<(String, String)> = revisions
             .environments
             .iter()
@@ -140,7 +140,7 @@ impl Syncer {
             .try_collect()
             .await?;
         tracing::debug!(pulled = pulled.len(), "reconciled with upstream");
-        if let Some(held) = self.store.load() {
+        if let Some(held) = self.store.held() {
             let gone: Vec<(String, String)> = held
                 .all()
                 .filter(|e| {

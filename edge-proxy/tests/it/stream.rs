@@ -262,3 +262,46 @@ async fn streams_evaluate_every_flag_once_then_only_changed_flags(db: PgPool) {
     // One changed flag, evaluated once more per stream.
     assert_eq!(evaluations(edge.metrics().await), 20);
 }
+
+#[sqlx::test(migrator = "togglerino_control_plane::db::MIGRATOR")]
+async fn a_change_reaches_the_streams_of_its_environment_and_no_other(db: PgPool) {
+    let control_plane = ControlPlane::start(db).await;
+    let (production_key, _) = control_plane.sdk_key("production").await;
+    let (staging_key, _) = control_plane.sdk_key("staging").await;
+    let edge = Edge::start(&control_plane.url(), None).await;
+    edge.wait_ready().await;
+
+    let context = encoded(json!({"user_id": "u1"}));
+    let mut streams = Vec::new();
+    for (environment, key) in [("production", &production_key), ("staging", &staging_key)] {
+        let (status, events) = open(
+            &edge,
+            &format!("/api/v1/stream/shop/{environment}?context={context}&sdk_key={key}"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        let mut events = events.unwrap();
+        assert_eq!(next(&mut events).await.unwrap().event, "flags");
+        streams.push(events);
+    }
+    let [production, staging] = &mut streams[..] else {
+        unreachable!()
+    };
+
+    control_plane.toggle("production", true).await;
+    let patch = next(production).await.unwrap();
+    assert_eq!(patch.event, "patch");
+    let quiet = tokio::time::timeout(Duration::from_secs(1), staging.next()).await;
+    assert!(
+        quiet.is_err(),
+        "staging heard of production's change: {quiet:?}"
+    );
+
+    control_plane.toggle("staging", true).await;
+    assert_eq!(next(staging).await.unwrap().event, "patch");
+    let quiet = tokio::time::timeout(Duration::from_secs(1), production.next()).await;
+    assert!(
+        quiet.is_err(),
+        "production heard of staging's change: {quiet:?}"
+    );
+}

@@ -18,6 +18,18 @@ async fn metrics_report_requests_evaluations_streams_and_the_snapshot(db: PgPool
     }
     edge.evaluate(&key, "shop/production/missing", json!({}))
         .await;
+    // Made-up methods are counted, under one label.
+    for i in 0..20 {
+        let method = reqwest::Method::from_bytes(format!("BREW{i}").as_bytes()).unwrap();
+        edge.http
+            .request(
+                method,
+                format!("http://{}/api/v1/evaluate/shop/production", edge.address),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
     let _stream = reqwest::get(format!(
         "http://{}/api/v1/stream/shop/production?sdk_key={key}",
         edge.address
@@ -43,6 +55,15 @@ async fn metrics_report_requests_evaluations_streams_and_the_snapshot(db: PgPool
     assert_eq!(sample(&text, ok), Some("3"), "{text}");
     let missing = r#"togglerino_edge_http_requests_total{route="/api/v1/evaluate/{project}/{env}/{flag}",method="POST",status="404"}"#;
     assert_eq!(sample(&text, missing), Some("1"));
+    assert!(!text.contains("BREW"), "{text}");
+    let brewed: u64 = text
+        .lines()
+        .filter(|l| {
+            l.starts_with("togglerino_edge_http_requests_total{") && l.contains(r#"method="other""#)
+        })
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(brewed, 20, "{text}");
     // Three bulk answers of one flag each, plus the stream's first event.
     assert_eq!(
         sample(&text, "togglerino_edge_evaluations_total "),

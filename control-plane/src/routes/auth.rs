@@ -61,12 +61,21 @@ struct SessionOut {
 /// Any fixed number works: it names the lock that serialises first-admin creation.
 const SETUP_LOCK: i64 = 0x746f_6767_6c65;
 
+fn setup_complete() -> ApiError {
+    ApiError::conflict("setup_complete", "setup is already done; sign in instead")
+}
+
 /// Creates the first admin and signs them in; only while no user exists.
 #[utoipa::path(post, path = "/auth/setup", tag = "auth", request_body = CredentialsIn, security(()), responses((status = 201, body = SessionOut, description = "Signed in; the session cookie is set"), (status = 409, body = ErrorOut, description = "Setup is already done"), (status = 422, body = ErrorOut)))]
 async fn setup(
     State(state): State<AppState>,
     Json(body): Json<CredentialsIn>,
 ) -> ApiResult<impl IntoResponse> {
+    // Refused before any password work: hashing is deliberately expensive, and anyone
+    // can call this on an instance that is long set up.
+    if db::users::count(&state.db).await? > 0 {
+        return Err(setup_complete());
+    }
     let email = check_email(&body.email)?;
     password::check_strength("password", &body.password)?;
     let hash = password::hash(body.password).await?;
@@ -78,10 +87,7 @@ async fn setup(
         .execute(write.db())
         .await?;
     if db::users::count(write.db()).await? > 0 {
-        return Err(ApiError::conflict(
-            "setup_complete",
-            "setup is already done; sign in instead",
-        ));
+        return Err(setup_complete());
     }
     let user = db::users::insert(write.db(), &email, &hash, Role::Admin.as_str()).await?;
     let actor = Actor {

@@ -47,6 +47,15 @@ async fn setup_creates_the_first_admin_once(db: PgPool) {
         )
         .await;
     assert_error(&again, StatusCode::CONFLICT, "setup_complete");
+    // Refused before the password is even looked at, let alone hashed.
+    let weak = server
+        .anonymous()
+        .post(
+            "/api/v1/auth/setup",
+            json!({"email": "other@example.com", "password": "x"}),
+        )
+        .await;
+    assert_error(&weak, StatusCode::CONFLICT, "setup_complete");
 }
 
 #[sqlx::test(migrator = "togglerino_control_plane::db::MIGRATOR")]

@@ -42,13 +42,16 @@ pub const NO_VARIANT: &str = "_flag_default";
 const INACTIVITY_DELAY_SEC: u64 = 120;
 
 /// The nearest standard OpenFeature reason; ours travels in `metadata.togglerinoReason`.
-fn standard_reason(reason: Reason) -> &'static str {
+/// `has_rules`: whether the flag has targeting rules here.
+fn standard_reason(reason: Reason, has_rules: bool) -> &'static str {
     match reason {
         Reason::TargetingMatch => "TARGETING_MATCH",
         Reason::Split => "SPLIT",
         // Off: the flag serves its default value, as a disabled one does.
         Reason::Disabled | Reason::PrerequisiteFailed => "DISABLED",
-        // No rule applied: the environment's fixed default.
+        // Rules were evaluated and none served: OpenFeature's fallback.
+        Reason::Default if has_rules => "DEFAULT",
+        // No rule could apply: the same answer for everyone.
         Reason::Default => "STATIC",
     }
 }
@@ -70,15 +73,20 @@ struct SuccessMetadata {
     revision: u64,
 }
 
-fn success<'a>(key: &'a str, evaluation: &Evaluation<'a>, revision: u64) -> Success<'a> {
+fn success<'a>(
+    key: &'a str,
+    evaluation: &Evaluation<'a>,
+    snapshot: &CompiledSnapshot,
+) -> Success<'a> {
+    let has_rules = snapshot.has_rules(key).unwrap_or(false);
     Success {
         key,
         value: evaluation.value,
         variant: evaluation.variant.unwrap_or(NO_VARIANT),
-        reason: standard_reason(evaluation.reason),
+        reason: standard_reason(evaluation.reason, has_rules),
         metadata: SuccessMetadata {
             togglerino_reason: evaluation.reason.as_str(),
-            revision,
+            revision: snapshot.revision(),
         },
     }
 }
@@ -165,7 +173,7 @@ async fn evaluate_flag(
         ));
     };
     state.metrics.evaluations.inc();
-    Ok(axum::Json(success(&flag, &evaluation, snapshot.revision())).into_response())
+    Ok(axum::Json(success(&flag, &evaluation, snapshot)).into_response())
 }
 
 #[derive(Serialize)]
@@ -206,7 +214,7 @@ async fn evaluate_flags(
     let bulk = Bulk {
         flags: evaluations
             .iter()
-            .map(|(key, evaluation)| success(key, evaluation, snapshot.revision()))
+            .map(|(key, evaluation)| success(key, evaluation, snapshot))
             .collect(),
         event_streams: [EventStream {
             kind: "sse",

@@ -142,6 +142,10 @@ impl CompiledFlag {
     }
 
     /// Whether evaluation gets past step 1 (archived or disabled).
+    pub(crate) fn has_rules(&self) -> bool {
+        !self.rules.is_empty()
+    }
+
     pub(crate) fn is_on(&self) -> bool {
         self.enabled && !self.archived
     }

@@ -187,6 +187,13 @@ impl CompiledSnapshot {
         self.index.contains_key(key)
     }
 
+    /// Whether flag `key` has targeting rules in this environment, so that a default
+    /// answer means no rule matched rather than that none could; `None` when there is
+    /// no such flag.
+    pub fn has_rules(&self, key: &str) -> Option<bool> {
+        self.index.get(key).map(|&i| self.flags[i].has_rules())
+    }
+
     /// Whether flag `key` is archived; `None` when there is no such flag.
     pub fn is_archived(&self, key: &str) -> Option<bool> {
         self.index.get(key).map(|&i| self.flags[i].archived)

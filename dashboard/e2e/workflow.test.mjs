@@ -345,3 +345,31 @@ test("admins manage the team and tokens, and every change is in the audit log", 
   await screenshot(page, "audit-log");
   await context.close();
 });
+
+test("showing archived flags adds them to the list, marked as archived", async () => {
+  const api = await apiSession(stack.cpUrl, admin.email, admin.password);
+  const created = await api("POST", "/projects/shop/flags", {
+    key: "old-banner",
+    name: "Old banner",
+    type: "boolean",
+    default_value: false,
+  });
+  assert.equal(created.status, 201);
+  assert.equal((await api("POST", "/projects/shop/flags/old-banner/archive", {})).status, 200);
+
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  await page.goto(`${stack.cpUrl}/projects/shop/flags`);
+  await page.getByLabel("Email").fill(admin.email);
+  await page.getByLabel("Password").fill(admin.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("link", { name: "New checkout" }).waitFor();
+  assert.equal(await page.getByRole("link", { name: "Old banner" }).count(), 0);
+
+  await page.getByLabel("Show archived flags").check();
+  const archivedRow = page.getByRole("row").filter({ has: page.getByRole("link", { name: "Old banner" }) });
+  await archivedRow.waitFor();
+  assert.equal(await page.getByRole("link", { name: "New checkout" }).count(), 1, "active flags stay listed");
+  assert.equal(await archivedRow.getByText("archived", { exact: true }).count(), 1);
+  await context.close();
+});

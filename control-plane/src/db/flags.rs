@@ -73,7 +73,8 @@ pub struct Filter<'a> {
     /// Substring of the key or name, case-insensitive.
     pub query: Option<&'a str>,
     pub tag: Option<&'a str>,
-    pub archived: bool,
+    /// `Some(true)`: archived flags only; `Some(false)`: active ones only; `None`: both.
+    pub archived: Option<bool>,
 }
 
 pub async fn list(
@@ -83,7 +84,7 @@ pub async fn list(
 ) -> sqlx::Result<Vec<FlagRow>> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM flags
-         WHERE project_id = $1 AND archived = $2
+         WHERE project_id = $1 AND ($2::bool IS NULL OR archived = $2)
            AND ($3::text IS NULL OR strpos(lower(key), lower($3)) > 0 OR strpos(lower(name), lower($3)) > 0)
            AND ($4::text IS NULL OR $4 = ANY(tags))
          ORDER BY key"

@@ -143,9 +143,22 @@ struct FlagQuery {
     /// Substring of the key or name, case-insensitive.
     q: Option<String>,
     tag: Option<String>,
-    /// `true` lists archived flags instead of active ones.
+    /// Archived flags: `exclude` them (the default), `include` them, or list `only`
+    /// them (`false` and `true` mean `exclude` and `only`).
     #[serde(default)]
-    archived: bool,
+    #[param(inline)]
+    archived: ArchivedFilter,
+}
+
+#[derive(Debug, Default, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+enum ArchivedFilter {
+    #[default]
+    #[serde(alias = "false")]
+    Exclude,
+    Include,
+    #[serde(alias = "true")]
+    Only,
 }
 
 /// Flags of a project with their on/off state per environment.
@@ -159,7 +172,11 @@ async fn list(
     let filter = db::flags::Filter {
         query: query.q.as_deref().filter(|q| !q.is_empty()),
         tag: query.tag.as_deref().filter(|t| !t.is_empty()),
-        archived: query.archived,
+        archived: match query.archived {
+            ArchivedFilter::Exclude => Some(false),
+            ArchivedFilter::Include => None,
+            ArchivedFilter::Only => Some(true),
+        },
     };
     let flags = db::flags::list(&state.db, project.id, filter).await?;
     let environments = environment_keys(&state, &project).await?;

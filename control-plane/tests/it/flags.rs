@@ -140,6 +140,15 @@ async fn the_flag_list_filters_by_text_tag_and_archived(db: PgPool) {
     assert_eq!(keys("?q=checkout").await, ["new-checkout"]);
     assert_eq!(keys("?tag=ui").await, ["dark-mode"]);
     assert_eq!(keys("?archived=true").await, ["old-banner"]);
+    assert_eq!(keys("?archived=only").await, ["old-banner"]);
+    assert_eq!(
+        keys("?archived=exclude").await,
+        ["dark-mode", "new-checkout"]
+    );
+    assert_eq!(
+        keys("?archived=include").await,
+        ["dark-mode", "new-checkout", "old-banner"]
+    );
     assert_eq!(
         keys("?archived=true&tag=checkout").await,
         Vec::<String>::new()

@@ -27,7 +27,8 @@ export function FlagsPage() {
   const search = new URLSearchParams();
   if (q) search.set("q", q);
   if (tag) search.set("tag", tag);
-  if (archived) search.set("archived", "true");
+  // Archived flags join the list, marked as archived.
+  if (archived) search.set("archived", "include");
   const flags = useQuery({
     queryKey: ["flags", projectKey, q, tag, archived],
     queryFn: () => api.get<FlagSummary[]>(`${base}/flags?${search.toString()}`),

@@ -195,10 +195,10 @@ impl Syncer {
             .map(str::to_owned);
         // reqwest does not decompress (no such feature enabled): gzip is undone here,
         // with a bound on the result.
-        let compressed = response
-            .bytes()
+        let compressed = body::read_limited(response.bytes_stream(), body::MAX_DOWNLOAD_BYTES)
             .await
-            .context("snapshot download broke off")?;
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("cannot download {project}/{environment}"))?;
         let (project, environment) = (project.to_owned(), environment.to_owned());
         let next = tokio::task::spawn_blocking(move || {
             let json = body::decompress(&compressed)?;
@@ -373,7 +373,8 @@ impl Syncer {
                 response.status()
             );
         }
-        let mut events = response.bytes_stream().eventsource();
+        let mut events =
+            body::events_limited(response.bytes_stream(), body::MAX_EVENT_BYTES).eventsource();
         loop {
             let next = tokio::time::timeout(STREAM_SILENCE, events.next())
                 .await

@@ -16,9 +16,6 @@ use crate::db::changes::{self, CHANNEL};
 /// How many changes one read takes; a longer backlog is read in turns.
 const BATCH: i64 = 500;
 
-/// How long changes are kept for edges to replay.
-const RETENTION_HOURS: i32 = 24;
-
 /// What streams are told.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FeedEvent {
@@ -51,26 +48,16 @@ impl Feed {
     }
 
     /// Listens on the database for as long as the process runs, reconnecting after
-    /// failures; and forgets old changes now and then.
+    /// failures.
     pub fn spawn_listener(&self, db: PgPool) {
         let sender = self.sender.clone();
-        let listening = db.clone();
         tokio::spawn(async move {
             loop {
-                if let Err(error) = listen(&listening, &sender).await {
+                if let Err(error) = listen(&db, &sender).await {
                     tracing::warn!(%error, "change feed listener failed; retrying");
                 }
                 let _ = sender.send(FeedEvent::Resync);
                 tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        });
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(Duration::from_secs(600));
-            loop {
-                every.tick().await;
-                if let Err(error) = changes::prune(&db, RETENTION_HOURS).await {
-                    tracing::warn!(%error, "cannot prune old changes");
-                }
             }
         });
     }

@@ -9,6 +9,7 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod feed;
+pub mod housekeeping;
 pub mod routes;
 pub mod snapshot_cache;
 pub mod state;
@@ -99,6 +100,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     state.feed.spawn_listener(state.db.clone());
+    housekeeping::spawn(state.db.clone());
     let closing = state.clone();
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, service)

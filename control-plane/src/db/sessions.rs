@@ -57,3 +57,12 @@ pub async fn delete_others(
         .await
         .map(drop)
 }
+
+/// Deletes every expired session; returns how many. Expired sessions already sign in
+/// no one, but would otherwise stay forever.
+pub async fn sweep(db: impl PgExecutor<'_>) -> sqlx::Result<u64> {
+    sqlx::query("DELETE FROM sessions WHERE expires_at < now()")
+        .execute(db)
+        .await
+        .map(|r| r.rows_affected())
+}

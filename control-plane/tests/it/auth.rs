@@ -397,6 +397,38 @@ async fn expired_sessions_are_refused(db: PgPool) {
 }
 
 #[sqlx::test(migrator = "togglerino_control_plane::db::MIGRATOR")]
+async fn expired_sessions_are_swept_and_live_ones_kept(db: PgPool) {
+    let server = Server::start(db.clone()).await;
+    let admin = server.admin().await;
+    let other = server.login("admin@example.com", "admin-password").await;
+    let count = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM sessions")
+            .fetch_one(&db)
+            .await
+            .unwrap()
+    };
+    assert_eq!(count().await, 2);
+    // Expire the first session only.
+    sqlx::query(
+        "UPDATE sessions SET expires_at = now() - interval '1 second'
+         WHERE id_hash = (SELECT id_hash FROM sessions ORDER BY created_at LIMIT 1)",
+    )
+    .execute(&db)
+    .await
+    .unwrap();
+    let swept = togglerino_control_plane::db::sessions::sweep(&db)
+        .await
+        .unwrap();
+    assert_eq!((swept, count().await), (1, 1));
+    assert_eq!(other.get("/api/v1/auth/me").await.0, StatusCode::OK);
+    assert_error(
+        &admin.get("/api/v1/auth/me").await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    );
+}
+
+#[sqlx::test(migrator = "togglerino_control_plane::db::MIGRATOR")]
 async fn browsers_may_call_only_from_configured_origins(db: PgPool) {
     let settings = togglerino_control_plane::Settings {
         cookie_secure: true,

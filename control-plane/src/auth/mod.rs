@@ -60,6 +60,9 @@ pub struct Actor {
     pub name: String,
     pub kind: ActorKind,
     pub role: Role,
+    /// The person whose authority this is: the user, or the person who created the
+    /// token (a token created by a token carries its creator's).
+    pub owner: Uuid,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,12 +129,13 @@ impl FromRequestParts<AppState> for Actor {
                 .filter(|t| t.starts_with(API_TOKEN_PREFIX))
                 .ok_or(ApiError::Unauthenticated)?;
             let found = db::api_tokens::authenticate(&state.db, &secrets::hash(token)).await?;
-            let token = found.ok_or(ApiError::Unauthenticated)?;
+            let found = found.ok_or(ApiError::Unauthenticated)?;
             return Ok(Actor {
-                id: token.id,
-                name: token.name,
+                id: found.token.id,
+                name: found.token.name,
                 kind: ActorKind::ApiToken,
-                role: Role::parse(&token.role).ok_or(ApiError::Unauthenticated)?,
+                role: Role::parse(&found.token.role).ok_or(ApiError::Unauthenticated)?,
+                owner: found.owner,
             });
         }
 
@@ -157,6 +161,7 @@ impl FromRequestParts<AppState> for Actor {
             name: user.email,
             kind: ActorKind::User,
             role: Role::parse(&user.role).ok_or(ApiError::Unauthenticated)?,
+            owner: user.id,
         })
     }
 }

@@ -20,7 +20,7 @@ pub async fn insert(
     role: &str,
     token_hash: &[u8],
     prefix: &str,
-    created_by: Option<Uuid>,
+    created_by: Uuid,
 ) -> sqlx::Result<ApiTokenRow> {
     sqlx::query_as(&format!(
         "INSERT INTO api_tokens (id, name, role, token_hash, prefix, created_by)
@@ -56,19 +56,33 @@ pub async fn revoke(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<Ap
 
 /// The active token with this hash, recording its use. The timestamp is written at most
 /// once a minute, so a busy automation does not turn every read into a write.
+/// A valid token and the person whose authority it carries.
+#[derive(Debug, FromRow)]
+pub struct Authenticated {
+    #[sqlx(flatten)]
+    pub token: ApiTokenRow,
+    pub owner: Uuid,
+}
+
+/// The token with this hash, if it is valid: not revoked, and its creator still on the
+/// team with at least the token's role. A removed or demoted person's tokens stop
+/// working with them.
 pub async fn authenticate(
     db: impl PgExecutor<'_>,
     token_hash: &[u8],
-) -> sqlx::Result<Option<ApiTokenRow>> {
+) -> sqlx::Result<Option<Authenticated>> {
     sqlx::query_as(&format!(
         "WITH found AS (
-             SELECT id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL
+             SELECT t.id, t.created_by AS owner FROM api_tokens t JOIN users u ON u.id = t.created_by
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL
+               AND (CASE u.role WHEN 'admin' THEN 3 WHEN 'editor' THEN 2 ELSE 1 END)
+                >= (CASE t.role WHEN 'admin' THEN 3 WHEN 'editor' THEN 2 ELSE 1 END)
          ), touched AS (
              UPDATE api_tokens SET last_used_at = now()
              WHERE id IN (SELECT id FROM found)
                AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
          )
-         SELECT {COLUMNS} FROM api_tokens WHERE id IN (SELECT id FROM found)"
+         SELECT {COLUMNS}, found.owner FROM api_tokens JOIN found USING (id)"
     ))
     .bind(token_hash)
     .fetch_optional(db)

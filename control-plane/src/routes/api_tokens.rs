@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::auth::{API_TOKEN_PREFIX, ActorKind, Admin, Role, secrets};
+use crate::auth::{API_TOKEN_PREFIX, Admin, Role, secrets};
 use crate::db::audit::Entry;
 use crate::db::{self, api_tokens::ApiTokenRow};
 use crate::error::{ApiError, ApiResult, ErrorOut};
@@ -89,7 +89,6 @@ async fn create(
     }
     let secret = secrets::generate(API_TOKEN_PREFIX, 32);
     let prefix = secrets::display_prefix(&secret, API_TOKEN_PREFIX);
-    let created_by = (actor.kind == ActorKind::User).then_some(actor.id);
     let mut write = Write::begin(&state).await?;
     let row = db::api_tokens::insert(
         write.db(),
@@ -97,7 +96,7 @@ async fn create(
         body.role.as_str(),
         &secrets::hash(&secret),
         &prefix,
-        created_by,
+        actor.owner,
     )
     .await?;
     let token = ApiTokenOut::from(row);

@@ -95,6 +95,7 @@ async fn setup(
         name: user.email.clone(),
         kind: ActorKind::User,
         role: Role::Admin,
+        owner: user.id,
     };
     let out = UserOut::from(user);
     let entry = Entry::global("user.created", "user", &out.email).new(&out);

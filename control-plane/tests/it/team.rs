@@ -216,3 +216,53 @@ async fn people_and_token_changes_are_audited(db: PgPool) {
     assert_eq!(created["entity_key"], "ed@example.com");
     assert_eq!(created["new_value"]["role"], "editor");
 }
+
+#[sqlx::test(migrator = "togglerino_control_plane::db::MIGRATOR")]
+async fn api_tokens_carry_their_creators_authority_and_no_more(db: PgPool) {
+    let server = Server::start(db).await;
+    let admin = server.admin().await;
+    let bea = server.user(&admin, "bea@example.com", "admin").await;
+    let (_, people) = admin.get("/api/v1/users").await;
+    let bea_id = people
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "bea@example.com")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let admin_token = server.token(&bea, "admin").await;
+    let editor_token = server.token(&bea, "editor").await;
+    // A token made by a token carries the person behind it.
+    let minted = server.token(&admin_token, "admin").await;
+    for token in [&admin_token, &editor_token, &minted] {
+        assert_eq!(token.get("/api/v1/projects").await.0, StatusCode::OK);
+    }
+
+    // Bea becomes an editor: her admin tokens stop working, her editor token not.
+    let (status, body) = admin
+        .put(
+            &format!("/api/v1/users/{bea_id}"),
+            json!({"role": "editor"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for token in [&admin_token, &minted] {
+        assert_error(
+            &token.get("/api/v1/projects").await,
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+        );
+    }
+    assert_eq!(editor_token.get("/api/v1/projects").await.0, StatusCode::OK);
+
+    // Bea leaves: nothing of hers works any more.
+    let (status, _) = admin.delete(&format!("/api/v1/users/{bea_id}")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_error(
+        &editor_token.get("/api/v1/projects").await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    );
+}

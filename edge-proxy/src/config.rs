@@ -46,6 +46,10 @@ pub struct Config {
     /// Log line format.
     #[arg(long, env = "TOGGLERINO_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// A token Prometheus must present (`Authorization: Bearer …`) to read /metrics.
+    /// Without it, /metrics is open to anyone who reaches the edge.
+    #[arg(long, env = "TOGGLERINO_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 impl fmt::Debug for Config {
@@ -58,6 +62,10 @@ impl fmt::Debug for Config {
             .field("poll_interval", &self.poll_interval)
             .field("cors_origins", &self.cors_origins)
             .field("max_sse_clients", &self.max_sse_clients)
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| "<hidden>"),
+            )
             .finish()
     }
 }

@@ -16,6 +16,8 @@ pub enum EdgeError {
     Unauthenticated,
     #[error("this SDK key belongs to another project or environment")]
     Forbidden,
+    #[error("/metrics needs the metrics token: send it as `Authorization: Bearer …`")]
+    MetricsTokenRequired,
     #[error("flag {0:?} not found")]
     FlagNotFound(String),
     #[error("environment {0:?} not found on this edge")]
@@ -32,7 +34,9 @@ impl EdgeError {
     fn status(&self) -> StatusCode {
         match self {
             EdgeError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            EdgeError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            EdgeError::Unauthenticated | EdgeError::MetricsTokenRequired => {
+                StatusCode::UNAUTHORIZED
+            }
             EdgeError::Forbidden => StatusCode::FORBIDDEN,
             EdgeError::FlagNotFound(_) | EdgeError::EnvironmentNotFound(_) => StatusCode::NOT_FOUND,
             EdgeError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -43,7 +47,7 @@ impl EdgeError {
     fn code(&self) -> &'static str {
         match self {
             EdgeError::BadRequest { code, .. } => code,
-            EdgeError::Unauthenticated => "unauthenticated",
+            EdgeError::Unauthenticated | EdgeError::MetricsTokenRequired => "unauthenticated",
             EdgeError::Forbidden => "forbidden",
             EdgeError::FlagNotFound(_) => "flag_not_found",
             EdgeError::EnvironmentNotFound(_) => "environment_not_found",

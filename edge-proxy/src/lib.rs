@@ -35,6 +35,8 @@ pub struct AppState {
     pub cors_origins: Arc<Vec<String>>,
     /// The edge token, which downstream edges must present too.
     pub edge_token: Arc<str>,
+    /// What Prometheus must present to read `/metrics`, if anything.
+    pub metrics_token: Option<Arc<str>>,
     /// SDK streams open now, and the most allowed at once.
     pub streams: Arc<routes::stream::StreamCount>,
     pub max_sse_clients: usize,
@@ -63,6 +65,7 @@ impl AppState {
             syncer,
             cors_origins: Arc::new(config.cors_origins.clone()),
             edge_token: config.edge_token.as_str().into(),
+            metrics_token: config.metrics_token.as_deref().map(Arc::from),
             streams: Arc::default(),
             max_sse_clients: config.max_sse_clients,
             metrics: Arc::new(metrics::Metrics::new(syncer_failures)),

@@ -15,6 +15,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+use sha2::Digest;
+use subtle::ConstantTimeEq;
 
 use crate::AppState;
 
@@ -151,7 +153,20 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
 }
 
 /// `GET /metrics` in the OpenMetrics text format.
-pub async fn scrape(State(state): State<AppState>) -> Response {
+pub async fn scrape(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(expected) = &state.metrics_token {
+        let presented = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        // Hashed first, so the comparison takes the same time whatever the lengths.
+        let matches = sha2::Sha256::digest(presented.as_bytes())
+            .ct_eq(&sha2::Sha256::digest(expected.as_bytes()));
+        if !bool::from(matches) {
+            return crate::error::EdgeError::MetricsTokenRequired.into_response();
+        }
+    }
     let metrics = &state.metrics;
     metrics.sse_clients.set(state.streams.current() as i64);
     metrics.revisions.clear();

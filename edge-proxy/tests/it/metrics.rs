@@ -91,3 +91,37 @@ async fn metrics_report_requests_evaluations_streams_and_the_snapshot(db: PgPool
     // Raw paths and keys never become labels.
     assert!(!text.contains(&key) && !text.contains("/missing"));
 }
+
+#[sqlx::test(migrator = "togglerino_control_plane::db::MIGRATOR")]
+async fn metrics_can_require_a_token(db: PgPool) {
+    let control_plane = ControlPlane::start(db).await;
+    let edge = Edge::start_with(
+        &control_plane.url(),
+        None,
+        &["--metrics-token", "prometheus-scrape-secret"],
+    )
+    .await;
+    edge.wait_ready().await;
+    let scrape = |token: Option<&'static str>| {
+        let mut request = edge.http.get(format!("http://{}/metrics", edge.address));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        async move { request.send().await.unwrap() }
+    };
+    for refused in [None, Some("prometheus-scrape-secreT"), Some("")] {
+        let response = scrape(refused).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{refused:?}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "unauthenticated");
+    }
+    let allowed = scrape(Some("prometheus-scrape-secret")).await;
+    assert_eq!(allowed.status(), StatusCode::OK);
+    assert!(
+        allowed
+            .text()
+            .await
+            .unwrap()
+            .contains("togglerino_edge_sse_clients")
+    );
+}

@@ -18,9 +18,10 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use prometheus_client::metrics::counter::Counter;
-use togglerino_shared::EvaluationContext;
+use togglerino_shared::{CompiledSnapshot, EvaluationContext};
 use tokio::sync::watch;
 
+use crate::sse;
 use crate::state::{Environment, EnvironmentWatch, Store};
 
 /// Roughly how much of the first event is framed at once.
@@ -145,8 +146,8 @@ impl FirstEvent {
         let revision = compiled.revision();
         let mut out = Vec::with_capacity(CHUNK_BYTES + 1024);
         if self.position == 0 {
-            write!(out, "event: flags\nid: {revision}\ndata: {{\"flags\":{{")
-                .expect("writing to memory cannot fail");
+            sse::begin(&mut out, "flags", revision);
+            out.extend_from_slice(b"{\"flags\":{");
         }
         let mut evaluated = 0;
         while out.len() < CHUNK_BYTES {
@@ -154,22 +155,17 @@ impl FirstEvent {
                 break;
             };
             if compiled.is_archived(key) == Some(false) {
-                let evaluation = compiled.evaluate(key, context).expect("the flag exists");
                 evaluated += 1;
-                if self.written {
-                    out.push(b',');
-                }
+                entry(&mut out, !self.written, key, compiled, context);
                 self.written = true;
-                serde_json::to_writer(&mut out, key).expect("keys serialize");
-                out.push(b':');
-                serde_json::to_writer(&mut out, &evaluation).expect("evaluations serialize");
             }
             self.position += 1;
         }
         evaluations.inc_by(evaluated);
         let done = compiled.flag_key(self.position).is_none();
         if done {
-            write!(out, "}},\"revision\":{revision}}}\n\n").expect("writing to memory cannot fail");
+            write!(out, "}},\"revision\":{revision}}}").expect("writing to memory cannot fail");
+            sse::end(&mut out);
         }
         (out.into(), done)
     }
@@ -186,28 +182,41 @@ fn patch(
     let compiled = environment.compiled();
     let revision = compiled.revision();
     let mut out = Vec::with_capacity(128 + 96 * changed.len());
-    write!(out, "event: patch\nid: {revision}\ndata: {{\"flags\":{{").expect("in memory");
+    sse::begin(&mut out, "patch", revision);
+    out.extend_from_slice(b"{\"flags\":{");
     let mut removed = Vec::new();
-    let mut first = true;
+    let mut written = false;
     for &key in changed {
         if compiled.is_archived(key) != Some(false) {
             removed.push(key);
             continue;
         }
-        let evaluation = compiled.evaluate(key, context).expect("the flag exists");
-        if !first {
-            out.push(b',');
-        }
-        first = false;
-        serde_json::to_writer(&mut out, key).expect("keys serialize");
-        out.push(b':');
-        serde_json::to_writer(&mut out, &evaluation).expect("evaluations serialize");
+        entry(&mut out, !written, key, compiled, context);
+        written = true;
     }
     evaluations.inc_by((changed.len() - removed.len()) as u64);
     out.extend_from_slice(b"},\"removed\":");
     serde_json::to_writer(&mut out, &removed).expect("keys serialize");
-    write!(out, ",\"revision\":{revision}}}\n\n").expect("in memory");
+    write!(out, ",\"revision\":{revision}}}").expect("writing to memory cannot fail");
+    sse::end(&mut out);
     out.into()
+}
+
+/// Writes `"key":{evaluation}` for flag `key`, after a comma unless it is the first.
+fn entry(
+    out: &mut Vec<u8>,
+    first: bool,
+    key: &str,
+    compiled: &CompiledSnapshot,
+    context: &EvaluationContext,
+) {
+    let evaluation = compiled.evaluate(key, context).expect("the flag exists");
+    if !first {
+        out.push(b',');
+    }
+    serde_json::to_writer(&mut *out, key).expect("keys serialize");
+    out.push(b':');
+    serde_json::to_writer(&mut *out, &evaluation).expect("evaluations serialize");
 }
 
 #[cfg(test)]

@@ -1,31 +1,28 @@
-//! Server-Sent Events as ready-made frames, for SDK streams. axum's `Event` copies every
-//! event into a buffer of its own; the first event of an SDK stream holds every flag's
-//! evaluation (hundreds of kilobytes with 10,000 flags), and thousands of clients with
-//! one context share it. Here it is framed once and every stream sends the same bytes.
+//! Server-Sent Events framed by hand, for SDK streams: an event is written straight into
+//! the buffer that is sent, and a large one (the first event of a stream, hundreds of
+//! kilobytes with 10,000 flags) can be sent in pieces as it is written. axum's `Event`
+//! would copy each event whole into a buffer of its own.
 
 use std::convert::Infallible;
+use std::io::Write;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::{Stream, StreamExt};
-use serde::Serialize;
 
 const HEARTBEAT_FRAME: &[u8] = b":heartbeat\n\n";
 
-/// One event, framed: `event:`, `id:` and a single `data:` line (compact JSON never
-/// holds a newline).
-pub fn frame(event: &str, id: &str, data: &impl Serialize) -> Bytes {
-    let mut out = Vec::with_capacity(64);
-    out.extend_from_slice(b"event: ");
-    out.extend_from_slice(event.as_bytes());
-    out.extend_from_slice(b"\nid: ");
-    out.extend_from_slice(id.as_bytes());
-    out.extend_from_slice(b"\ndata: ");
-    serde_json::to_writer(&mut out, data).expect("events serialize");
+/// Starts an event: `event:`, `id:` and the opening of its single `data:` line (compact
+/// JSON never holds a newline). Write the JSON next, then [`end`].
+pub fn begin(out: &mut Vec<u8>, event: &str, id: u64) {
+    write!(out, "event: {event}\nid: {id}\ndata: ").expect("writing to memory cannot fail");
+}
+
+/// Ends the event [`begin`] started.
+pub fn end(out: &mut Vec<u8>) {
     out.extend_from_slice(b"\n\n");
-    out.into()
 }
 
 /// An event-stream response sending `events` as they come, and a comment every
@@ -67,11 +64,19 @@ mod tests {
 
     use super::*;
 
+    fn frame(event: &str, id: u64, data: &serde_json::Value) -> Bytes {
+        let mut out = Vec::new();
+        begin(&mut out, event, id);
+        serde_json::to_writer(&mut out, data).unwrap();
+        end(&mut out);
+        out.into()
+    }
+
     #[tokio::test]
     async fn frames_parse_as_events_between_heartbeats() {
         let events = futures_util::stream::iter([
-            frame("flags", "7", &json!({"flags": {"a\nb": "line\nbreak"}})),
-            frame("patch", "8", &json!({"removed": []})),
+            frame("flags", 7, &json!({"flags": {"a\nb": "line\nbreak"}})),
+            frame("patch", 8, &json!({"removed": []})),
         ])
         .chain(futures_util::stream::pending());
         let response = response(events, Duration::from_millis(20));

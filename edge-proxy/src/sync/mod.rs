@@ -164,7 +164,7 @@ impl Syncer {
     async fn pull(&self, project: &str, environment: &str) -> anyhow::Result<()> {
         let current = self
             .store
-            .load()
+            .held()
             .and_then(|l| l.get(project, environment).cloned());
         let mut request = self
             .client
@@ -233,7 +233,7 @@ impl Syncer {
         let _one_at_a_time = self.applying.lock().await;
         let current = self
             .store
-            .load()
+            .held()
             .and_then(|l| l.get(&delta.project, &delta.environment).cloned());
         match (&delta.change, &current) {
             (Change::Deleted, _) => {
@@ -281,24 +281,27 @@ impl Syncer {
             revision = environment.revision(),
             "environment in service"
         );
+        self.relay(delta);
+        if let Some(dir) = self.cache_dir.clone() {
+            on_disk("persist an environment", move || {
+                cache::persist(&dir, environment.snapshot())
+            })
+            .await;
+        }
+    }
+
+    /// Passes a change on to downstream edges.
+    fn relay(&self, delta: &Delta) {
         let delta = serde_json::to_string(delta).expect("deltas serialize");
         let _ = self.relay.send(Relayed {
             delta: delta.into(),
         });
-        if let Some(dir) = self.cache_dir.clone() {
-            let written =
-                tokio::task::spawn_blocking(move || cache::persist(&dir, environment.snapshot()))
-                    .await;
-            if let Ok(Err(error)) | Err(error) = written.map_err(std::io::Error::other) {
-                tracing::warn!(%error, "cannot persist an environment");
-            }
-        }
     }
 
     async fn drop_environment(&self, project: &str, environment: &str) {
         let Some(gone) = self
             .store
-            .load()
+            .held()
             .and_then(|l| l.get(project, environment).cloned())
         else {
             return;
@@ -312,18 +315,13 @@ impl Syncer {
             revision: gone.revision() + 1,
             change: Change::Deleted,
         };
-        let delta = serde_json::to_string(&deleted).expect("deltas serialize");
-        let _ = self.relay.send(Relayed {
-            delta: delta.into(),
-        });
+        self.relay(&deleted);
         if let Some(dir) = self.cache_dir.clone() {
             let (project, environment) = (project.to_owned(), environment.to_owned());
-            let removed =
-                tokio::task::spawn_blocking(move || cache::forget(&dir, &project, &environment))
-                    .await;
-            if let Ok(Err(error)) | Err(error) = removed.map_err(std::io::Error::other) {
-                tracing::warn!(%error, "cannot forget a persisted environment");
-            }
+            on_disk("forget a persisted environment", move || {
+                cache::forget(&dir, &project, &environment)
+            })
+            .await;
         }
     }
 
@@ -417,6 +415,16 @@ impl Syncer {
                 );
             }
         }
+    }
+}
+
+/// Runs file work off the async workers; a failure is logged, never fatal: the edge
+/// serves from memory either way.
+async fn on_disk(what: &str, work: impl FnOnce() -> std::io::Result<()> + Send + 'static) {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::warn!(%error, "cannot {what}"),
+        Err(error) => tracing::warn!(%error, "cannot {what}"),
     }
 }
 

@@ -81,10 +81,9 @@ async fn listen(db: &PgPool, sender: &broadcast::Sender<FeedEvent>) -> sqlx::Res
             let full = rows.len() as i64 == BATCH;
             for row in rows {
                 last = row.seq;
-                let delta = serde_json::to_string(&row.delta.0).expect("deltas serialize");
                 let _ = sender.send(FeedEvent::Change {
                     seq: row.seq,
-                    delta: delta.into(),
+                    delta: row.delta.into(),
                 });
             }
             if !full {

@@ -72,20 +72,23 @@ pub async fn record(
     Ok(seq)
 }
 
-/// One recorded change.
+/// One recorded change, its delta as the JSON text edges receive (passed on as it is,
+/// never parsed again).
 #[derive(Debug, Clone, FromRow)]
 pub struct ChangeRow {
     pub seq: i64,
-    pub delta: Json<Delta>,
+    pub delta: String,
 }
 
 /// Changes after `seq`, oldest first, at most `limit`.
 pub async fn after(db: impl PgExecutor<'_>, seq: i64, limit: i64) -> sqlx::Result<Vec<ChangeRow>> {
-    sqlx::query_as("SELECT seq, delta FROM edge_changes WHERE seq > $1 ORDER BY seq LIMIT $2")
-        .bind(seq)
-        .bind(limit)
-        .fetch_all(db)
-        .await
+    sqlx::query_as(
+        "SELECT seq, delta::text AS delta FROM edge_changes WHERE seq > $1 ORDER BY seq LIMIT $2",
+    )
+    .bind(seq)
+    .bind(limit)
+    .fetch_all(db)
+    .await
 }
 
 /// The oldest change still kept, if any.

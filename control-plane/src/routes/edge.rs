@@ -165,8 +165,7 @@ impl Following {
         match replayable {
             Some(seen) => {
                 for row in db::changes::after(&mut *tx, seen, MAX_REPLAY).await? {
-                    let delta = serde_json::to_string(&row.delta.0).expect("deltas serialize");
-                    events.push(change_event(row.seq, &delta));
+                    events.push(change_event(row.seq, &row.delta));
                 }
             }
             None => {

@@ -5,12 +5,15 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::header::{ETAG, IF_NONE_MATCH};
 use axum::http::request::Parts;
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
+use sha2::{Digest, Sha256};
+use togglerino_shared::http::if_none_match;
 use togglerino_shared::validate::parse_json;
 use togglerino_shared::{Evaluation, EvaluationContext};
 
@@ -79,8 +82,9 @@ struct EvaluateIn {
     context: EvaluationContext,
 }
 
-/// A JSON body, bounded and parsed strictly, with errors in the API's shape.
-struct Body<T>(T);
+/// A JSON body, bounded and parsed strictly, with errors in the API's shape; the bytes
+/// as sent are kept for the validator of the answer.
+struct Body<T>(T, Bytes);
 
 impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = EdgeError;
@@ -106,7 +110,7 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> 
             bytes
         };
         parse_json(&bytes)
-            .map(Body)
+            .map(|value| Body(value, bytes))
             .map_err(|e| EdgeError::BadRequest {
                 code: "invalid_context",
                 message: e.message,
@@ -142,27 +146,48 @@ fn with_revision(body: impl IntoResponse, revision: u64) -> Response {
     response
 }
 
+/// The validator of an all-flags answer. The answer is a function of the environment's
+/// version and the request body alone, so polling clients get 304 without anything
+/// being evaluated.
+fn all_flags_etag(revision: u64, body: &[u8]) -> String {
+    format!("\"{revision}-{}\"", hex::encode(&Sha256::digest(body)[..8]))
+}
+
 async fn all_flags(
     State(state): State<AppState>,
     key: SdkKey,
     Path((project, env)): Path<(String, String)>,
-    Body(body): Body<EvaluateIn>,
+    headers: HeaderMap,
+    Body(body, raw): Body<EvaluateIn>,
 ) -> Result<Response, EdgeError> {
     let snapshot = scoped(&key, &project, &env)?;
+    let etag = all_flags_etag(snapshot.revision(), &raw);
+    let etag_header = HeaderValue::from_str(&etag).expect("digits and hex are a valid header");
+    let cached = headers
+        .get_all(IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok());
+    if if_none_match(cached, &[etag.as_str()]) {
+        let mut response = with_revision(StatusCode::NOT_MODIFIED, snapshot.revision());
+        response.headers_mut().insert(ETAG, etag_header);
+        return Ok(response);
+    }
     let evaluations = snapshot.evaluate_all(&body.context);
     state.metrics.evaluations.inc_by(evaluations.len() as u64);
     let out = AllFlagsOut {
         flags: FlagMap(&evaluations),
         revision: snapshot.revision(),
     };
-    Ok(with_revision(axum::Json(out), snapshot.revision()))
+    let mut response = with_revision(axum::Json(out), snapshot.revision());
+    response.headers_mut().insert(ETAG, etag_header);
+    Ok(response)
 }
 
 async fn one_flag(
     State(state): State<AppState>,
     key: SdkKey,
     Path((project, env, flag)): Path<(String, String, String)>,
-    Body(body): Body<EvaluateIn>,
+    Body(body, _): Body<EvaluateIn>,
 ) -> Result<Response, EdgeError> {
     let snapshot = scoped(&key, &project, &env)?;
     let evaluation = snapshot

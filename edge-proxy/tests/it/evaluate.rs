@@ -1,5 +1,5 @@
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 use sqlx::PgPool;
 
 use crate::support::{ControlPlane, Edge};
@@ -85,6 +85,54 @@ async fn a_toggle_reaches_the_edge_through_the_change_stream(db: PgPool) {
     // Measured, not asserted tightly: a stream-driven update is far below the poll.
     eprintln!("toggle reached the edge in {took:?}");
     assert!(took < std::time::Duration::from_secs(15));
+}
+
+#[sqlx::test(migrator = "togglerino_control_plane::db::MIGRATOR")]
+async fn polling_clients_get_304_until_their_answer_can_change(db: PgPool) {
+    let control_plane = ControlPlane::start(db).await;
+    let (key, _) = control_plane.sdk_key("staging").await;
+    let edge = Edge::start(&control_plane.url(), None).await;
+    edge.wait_ready().await;
+    let url = format!("http://{}/api/v1/evaluate/shop/staging", edge.address);
+    let poll = |context: Value, etag: Option<String>| {
+        let mut request = edge
+            .http
+            .post(&url)
+            .bearer_auth(&key)
+            .json(&json!({"context": context}));
+        if let Some(etag) = etag {
+            request = request.header("if-none-match", etag);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let etag = response
+                .headers()
+                .get("etag")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (response.status(), etag, response.text().await.unwrap())
+        }
+    };
+
+    let (status, etag, body) = poll(json!({"user_id": "u1"}), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let etag = etag.expect("an ETag on the all-flags answer");
+    let (status, again, body) = poll(json!({"user_id": "u1"}), Some(etag.clone())).await;
+    assert_eq!(status, StatusCode::NOT_MODIFIED);
+    assert_eq!(again.as_deref(), Some(etag.as_str()));
+    assert!(body.is_empty());
+
+    // Another user's answer is another representation.
+    let (status, other, _) = poll(json!({"user_id": "u2"}), Some(etag.clone())).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_ne!(other.as_deref(), Some(etag.as_str()));
+
+    // A new version of the environment changes the validator.
+    control_plane.toggle("staging", true).await;
+    edge.wait_for_reason(&key, "staging", "DEFAULT").await;
+    let (status, fresh, body) = poll(json!({"user_id": "u1"}), Some(etag.clone())).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_ne!(fresh, Some(etag));
+    assert!(body.contains("\"DEFAULT\""), "{body}");
 }
 
 #[sqlx::test(migrator = "togglerino_control_plane::db::MIGRATOR")]

@@ -2,7 +2,7 @@
 // reaches the client live; an edge outage keeps values and is reported; the client
 // comes back by itself when the edge does.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Togglerino, type Status, type TogglerinoError } from "@togglerino/sdk";
+import { fetchBootstrap, Togglerino, type Status, type TogglerinoError } from "@togglerino/sdk";
 import { startStack, type Stack } from "../../testing/stack.mjs";
 import { seedShop, type Shop } from "./shop.js";
 
@@ -57,7 +57,7 @@ describe("@togglerino/sdk with a real edge", () => {
       expect(client.getDetails("checkout").reason).toBe("DEFAULT");
 
       // The edge goes away: values stay, status and error say so.
-      const offline = until<void>("offline", (done) => client.on("status", (s) => s === "offline" && done()));
+      const offline = until<Status>("offline", (done) => client.on("status", (s) => s === "offline" && done(s)));
       await stack.stopEdge();
       await offline;
       expect(errors.length).toBeGreaterThan(0);
@@ -65,7 +65,7 @@ describe("@togglerino/sdk with a real edge", () => {
 
       // It comes back on the same address: the client reconnects and sees the next toggle.
       await stack.startEdge();
-      await until<void>("streaming again", (done) => client.on("status", (s) => s === "streaming" && done()));
+      await until<Status>("streaming again", (done) => client.on("status", (s) => s === "streaming" && done(s)));
       const again = until<string[]>("the next toggle", (done) => client.on("change", done), 5_000);
       await shop.toggle(false);
       expect(await again).toEqual(["checkout"]);
@@ -100,5 +100,19 @@ describe("@togglerino/sdk with a real edge", () => {
     } finally {
       client.close();
     }
+  });
+
+  it("evaluates a request's bootstrap on the server, and gives up quickly without an edge", async () => {
+    const options = { sdkKey: shop.sdkKey, project: "shop", environment: "production", context: { user_id: "u9" } };
+    const bootstrap = await fetchBootstrap({ baseUrl: stack.edgeUrl, ...options });
+    expect(bootstrap?.checkout).toMatchObject({ value: false, variant: null });
+    const client = new Togglerino({ baseUrl: stack.edgeUrl, ...options, bootstrap, storage: null });
+    expect(client.ready).toBe(true);
+    expect(client.getDetails("checkout")).toEqual(bootstrap?.checkout);
+    client.close();
+
+    const started = Date.now();
+    expect(await fetchBootstrap({ baseUrl: "http://127.0.0.1:9", ...options, timeoutMs: 500 })).toBeUndefined();
+    expect(Date.now() - started).toBeLessThan(1_000);
   });
 });

@@ -64,6 +64,24 @@ pub struct ServeConfig {
     /// handy where a deployment wires secrets in (Kubernetes).
     #[arg(long, env = "TOGGLERINO_EDGE_TOKEN", hide_env_values = true)]
     pub edge_token: Option<Secret>,
+    /// The token that setting up a new instance from another machine requires (setup
+    /// from this machine needs none). Without it, one is generated and printed to the
+    /// log at start while no admin exists, so whoever reaches a new instance first
+    /// cannot claim it.
+    #[arg(long, env = "TOGGLERINO_SETUP_TOKEN", hide_env_values = true)]
+    pub setup_token: Option<Secret>,
+    /// The first admin's email, created at start when no user exists yet (with
+    /// --admin-password), e.g. from a Kubernetes Secret; ignored once users exist.
+    #[arg(long, env = "TOGGLERINO_ADMIN_EMAIL", requires = "admin_password")]
+    pub admin_email: Option<String>,
+    /// The first admin's password (see --admin-password); at least 16 characters.
+    #[arg(
+        long,
+        env = "TOGGLERINO_ADMIN_PASSWORD",
+        hide_env_values = true,
+        requires = "admin_email"
+    )]
+    pub admin_password: Option<Secret>,
     /// Log line format.
     #[arg(long, env = "TOGGLERINO_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

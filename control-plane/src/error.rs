@@ -45,6 +45,13 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("too many attempts; retry in {retry_after} seconds")]
     RateLimited { retry_after: u64 },
+    #[error("the server is busy checking passwords; retry in {retry_after} seconds")]
+    Overloaded { retry_after: u64 },
+    #[error(
+        "setting up from another machine needs the setup token: it is printed in the control \
+         plane's log at start, unless TOGGLERINO_SETUP_TOKEN sets it"
+    )]
+    SetupTokenRequired,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -84,7 +91,10 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited { .. } | ApiError::Overloaded { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            ApiError::SetupTokenRequired => StatusCode::FORBIDDEN,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -103,6 +113,8 @@ impl ApiError {
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::Overloaded { .. } => "overloaded",
+            ApiError::SetupTokenRequired => "setup_token_required",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -175,7 +187,7 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let mut response = (status, axum::Json(ErrorOut { error: body })).into_response();
-        if let ApiError::RateLimited { retry_after } = self {
+        if let ApiError::RateLimited { retry_after } | ApiError::Overloaded { retry_after } = self {
             response.headers_mut().insert(
                 header::RETRY_AFTER,
                 HeaderValue::from_str(&retry_after.to_string()).expect("digits are a valid header"),

@@ -1,6 +1,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
+use togglerino_control_plane::auth::first_admin;
 use togglerino_control_plane::config::{Cli, Command, LogFormat, ServeConfig};
 use togglerino_control_plane::{AppState, Settings, db, run};
 use togglerino_shared::process::{init_tracing, serve_until_signalled};
@@ -37,18 +38,38 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     tracing::info!(address = %config.listen, "control plane listening");
-    let settings = Settings {
+    let mut settings = Settings {
         cookie_secure: config.cookie_secure,
         cors_origins: config.cors_origins,
         edge_token_hash: config
             .edge_token
             .map(|token| togglerino_control_plane::auth::secrets::hash(&token.0)),
+        setup_token_hash: None,
     };
+    if let (Some(email), Some(password)) = (&config.admin_email, &config.admin_password) {
+        let state = AppState::new(pool.clone(), settings.clone());
+        first_admin::from_config(&state, email, &password.0).await?;
+    }
+    settings.setup_token_hash = first_admin::setup_token_hash(
+        &pool,
+        config.setup_token.as_ref().map(|token| token.0.as_str()),
+        &local_url(config.listen),
+    )
+    .await?;
     let state = AppState::new(pool, settings);
     serve_until_signalled(|shutdown| run(listener, state, shutdown))
         .await
         .unwrap_or(Ok(()))
         .context("server failed")
+}
+
+/// Where a browser on this machine reaches the dashboard.
+fn local_url(listen: std::net::SocketAddr) -> String {
+    let mut address = listen;
+    if address.ip().is_unspecified() {
+        address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    format!("http://{address}/")
 }
 
 /// The error and its causes on one line, no backtrace: what an operator needs. Causes

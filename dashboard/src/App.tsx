@@ -22,7 +22,7 @@ import { TokensPage } from "./pages/TokensPage";
 export function App() {
   const status = useQuery({
     queryKey: ["auth-status"],
-    queryFn: () => api.get<{ setup_required: boolean }>("/auth/status"),
+    queryFn: () => api.get<{ setup_required: boolean; setup_token_required: boolean }>("/auth/status"),
   });
   const me = useMe();
   if (status.isPending || me.isPending) return <Loading what="Togglerino" />;
@@ -31,7 +31,7 @@ export function App() {
   if (status.data.setup_required) {
     return (
       <Routes>
-        <Route path="*" element={<SetupPage />} />
+        <Route path="*" element={<SetupPage tokenRequired={status.data.setup_token_required} />} />
       </Routes>
     );
   }

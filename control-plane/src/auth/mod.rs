@@ -3,6 +3,7 @@
 //! Bearer tgl_…`). Handlers state the role they need by their extractor — [`Viewer`],
 //! [`Editor`] or [`Admin`] — so no route can forget the check.
 
+pub mod first_admin;
 pub mod password;
 pub mod rate_limit;
 pub mod secrets;

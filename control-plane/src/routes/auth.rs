@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{Actor, ActorKind, Role, password, secrets, session};
+use crate::auth::{Actor, ActorKind, Role, first_admin, password, secrets, session};
 use crate::db;
 use crate::db::audit::Entry;
 use crate::error::{ApiError, ApiResult, ErrorOut};
@@ -33,14 +33,23 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Serialize, ToSchema)]
 struct StatusOut {
     setup_required: bool,
+    /// Setting up from where this request came from needs the setup token (the request
+    /// is not from the control plane's own machine).
+    setup_token_required: bool,
 }
 
-/// Whether the first admin still has to be created.
+/// Whether the first admin still has to be created, and whether the caller must present
+/// the setup token to do it.
 #[utoipa::path(get, path = "/auth/status", tag = "auth", security(()), responses((status = 200, body = StatusOut)))]
-async fn status(State(state): State<AppState>) -> ApiResult<axum::Json<StatusOut>> {
-    let users = db::users::count(&state.db).await?;
+async fn status(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> ApiResult<axum::Json<StatusOut>> {
+    let setup_required = db::users::count(&state.db).await? == 0;
     Ok(axum::Json(StatusOut {
-        setup_required: users == 0,
+        setup_required,
+        setup_token_required: setup_required && !first_admin::is_local(peer, &headers),
     }))
 }
 
@@ -51,6 +60,15 @@ struct CredentialsIn {
     password: String,
 }
 
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct SetupIn {
+    email: String,
+    password: String,
+    /// Required unless the request comes from the control plane's own machine.
+    setup_token: Option<String>,
+}
+
 /// A signed-in session: the user, and the token to send as `X-CSRF-Token` on writes.
 #[derive(Serialize, ToSchema)]
 struct SessionOut {
@@ -58,48 +76,26 @@ struct SessionOut {
     csrf_token: String,
 }
 
-/// Any fixed number works: it names the lock that serialises first-admin creation.
-const SETUP_LOCK: i64 = 0x746f_6767_6c65;
-
-fn setup_complete() -> ApiError {
-    ApiError::conflict("setup_complete", "setup is already done; sign in instead")
-}
-
 /// Creates the first admin and signs them in; only while no user exists.
-#[utoipa::path(post, path = "/auth/setup", tag = "auth", request_body = CredentialsIn, security(()), responses((status = 201, body = SessionOut, description = "Signed in; the session cookie is set"), (status = 409, body = ErrorOut, description = "Setup is already done"), (status = 422, body = ErrorOut)))]
+#[utoipa::path(post, path = "/auth/setup", tag = "auth", request_body = SetupIn, security(()), responses((status = 201, body = SessionOut, description = "Signed in; the session cookie is set"), (status = 403, body = ErrorOut, description = "From another machine, without the setup token"), (status = 409, body = ErrorOut, description = "Setup is already done"), (status = 422, body = ErrorOut), (status = 429, body = ErrorOut, description = "Busy; see Retry-After")))]
 async fn setup(
     State(state): State<AppState>,
-    Json(body): Json<CredentialsIn>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Json(body): Json<SetupIn>,
 ) -> ApiResult<impl IntoResponse> {
     // Refused before any password work: hashing is deliberately expensive, and anyone
     // can call this on an instance that is long set up.
     if db::users::count(&state.db).await? > 0 {
-        return Err(setup_complete());
+        return Err(first_admin::setup_complete());
+    }
+    if !first_admin::is_local(peer, &headers) {
+        first_admin::check_setup_token(&state, body.setup_token.as_deref())?;
     }
     let email = check_email(&body.email)?;
     password::check_strength("password", &body.password)?;
     let hash = password::hash(body.password).await?;
-
-    let mut write = Write::begin(&state).await?;
-    // Two browsers finishing the wizard at once: the second waits here, then sees a user.
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(SETUP_LOCK)
-        .execute(write.db())
-        .await?;
-    if db::users::count(write.db()).await? > 0 {
-        return Err(setup_complete());
-    }
-    let user = db::users::insert(write.db(), &email, &hash, Role::Admin.as_str()).await?;
-    let actor = Actor {
-        id: user.id,
-        name: user.email.clone(),
-        kind: ActorKind::User,
-        role: Role::Admin,
-        owner: user.id,
-    };
-    let out = UserOut::from(user);
-    let entry = Entry::global("user.created", "user", &out.email).new(&out);
-    write.commit(&actor, entry).await?;
+    let out = first_admin::create(&state, &email, &hash).await?;
     let (cookie, session) = start_session(&state, out).await?;
     Ok((
         StatusCode::CREATED,

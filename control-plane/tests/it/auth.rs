@@ -10,7 +10,7 @@ async fn setup_creates_the_first_admin_once(db: PgPool) {
     let anonymous = server.anonymous();
     assert_eq!(
         anonymous.get("/api/v1/auth/status").await.1,
-        json!({"setup_required": true})
+        json!({"setup_required": true, "setup_token_required": false})
     );
 
     let response = anonymous
@@ -37,7 +37,7 @@ async fn setup_creates_the_first_admin_once(db: PgPool) {
 
     assert_eq!(
         anonymous.get("/api/v1/auth/status").await.1,
-        json!({"setup_required": false})
+        json!({"setup_required": false, "setup_token_required": false})
     );
     let again = server
         .anonymous()
@@ -56,6 +56,61 @@ async fn setup_creates_the_first_admin_once(db: PgPool) {
         )
         .await;
     assert_error(&weak, StatusCode::CONFLICT, "setup_complete");
+}
+
+#[sqlx::test(migrator = "togglerino_control_plane::db::MIGRATOR")]
+async fn setup_from_another_machine_needs_the_setup_token(db: PgPool) {
+    let settings = togglerino_control_plane::Settings {
+        setup_token_hash: Some(togglerino_control_plane::auth::secrets::hash(
+            "tgs_the-setup-token",
+        )),
+        ..Default::default()
+    };
+    let server = Server::start_with(db, settings).await;
+    // Through a proxy the peer is this machine, but the visitor is not.
+    let remote = |body: serde_json::Value| {
+        server
+            .anonymous()
+            .request(Method::POST, "/api/v1/auth/setup", Some(body))
+            .header("x-forwarded-for", "203.0.113.9")
+            .send()
+    };
+    let status: serde_json::Value = server
+        .anonymous()
+        .request(Method::GET, "/api/v1/auth/status", None)
+        .header("forwarded", "for=203.0.113.9")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        status,
+        json!({"setup_required": true, "setup_token_required": true})
+    );
+    for token in [None, Some("tgs_wrong"), Some("")] {
+        let mut body = json!({"email": "thief@example.com", "password": "thief-password"});
+        if let Some(token) = token {
+            body["setup_token"] = json!(token);
+        }
+        let response = remote(body).await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{token:?}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "setup_token_required");
+    }
+    assert_eq!(
+        server.anonymous().get("/api/v1/auth/status").await.1["setup_required"],
+        true
+    );
+    let response = remote(json!({
+        "email": "owner@example.com",
+        "password": "owner-password",
+        "setup_token": "tgs_the-setup-token"
+    }))
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
 }
 
 #[sqlx::test(migrator = "togglerino_control_plane::db::MIGRATOR")]

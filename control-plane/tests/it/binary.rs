@@ -62,6 +62,12 @@ fn every_option_is_documented_with_its_variable() {
         "--log-format",
         "--edge-token",
         "TOGGLERINO_EDGE_TOKEN",
+        "--setup-token",
+        "TOGGLERINO_SETUP_TOKEN",
+        "--admin-email",
+        "TOGGLERINO_ADMIN_EMAIL",
+        "--admin-password",
+        "TOGGLERINO_ADMIN_PASSWORD",
     ] {
         assert!(help.contains(expected), "{expected} missing from:\n{help}");
     }
@@ -184,4 +190,120 @@ async fn readiness_fails_while_the_database_is_unreachable() {
         .await
         .unwrap();
     assert_eq!(health.status(), StatusCode::OK);
+}
+
+/// Starts the binary on a free port with `env`, stderr piped; waits until it is ready.
+async fn serve_binary(db: &PgPool, env: &[(&str, &str)]) -> (std::process::Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(BINARY)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("DATABASE_URL", database_url(db))
+        .env("TOGGLERINO_LOG_FORMAT", "text")
+        .env("RUST_LOG", "info")
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if reqwest::get(format!("{url}/readyz")).await.is_ok() {
+            return (child, url);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the control plane never came up");
+}
+
+fn stop(child: std::process::Child) -> String {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let output = child.wait_with_output().unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_new_instance_logs_the_setup_token_that_remote_setup_needs(db: PgPool) {
+    let (child, url) = serve_binary(&db, &[]).await;
+    let setup = |token: &str| {
+        reqwest::Client::new()
+            .post(format!("{url}/api/v1/auth/setup"))
+            .header("x-forwarded-for", "198.51.100.7")
+            .json(&serde_json::json!({
+                "email": "owner@example.com",
+                "password": "owner-password",
+                "setup_token": token,
+            }))
+            .send()
+    };
+    assert_eq!(
+        setup("tgs_guessed").await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    let log = stop(child);
+    let token = log
+        .split_whitespace()
+        .find(|word| word.starts_with("tgs_"))
+        .unwrap_or_else(|| panic!("no setup token in the log:\n{log}"))
+        .trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .to_owned();
+    let (child, url2) = serve_binary(&db, &[("TOGGLERINO_SETUP_TOKEN", &token)]).await;
+    let response = reqwest::Client::new()
+        .post(format!("{url2}/api/v1/auth/setup"))
+        .header("x-forwarded-for", "198.51.100.7")
+        .json(&serde_json::json!({
+            "email": "owner@example.com",
+            "password": "owner-password",
+            "setup_token": token,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let log = stop(child);
+    assert!(!log.contains(&token), "a configured token is never printed");
+}
+
+#[sqlx::test(migrations = false)]
+async fn the_first_admin_can_come_from_configuration(db: PgPool) {
+    let env = [
+        ("TOGGLERINO_ADMIN_EMAIL", "ops@example.com"),
+        ("TOGGLERINO_ADMIN_PASSWORD", "from-a-kubernetes-secret"),
+    ];
+    let (child, url) = serve_binary(&db, &env).await;
+    let status: serde_json::Value = reqwest::get(format!("{url}/api/v1/auth/status"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["setup_required"], false);
+    let login = reqwest::Client::new()
+        .post(format!("{url}/api/v1/auth/login"))
+        .json(&serde_json::json!({"email": "ops@example.com", "password": "from-a-kubernetes-secret"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::OK);
+    let log = stop(child);
+    assert!(!log.contains("tgs_"), "no setup token once an admin exists");
+    assert!(!log.contains("from-a-kubernetes-secret"));
+
+    // Restarted with the same configuration: nothing changes, no second admin.
+    let (child, _) = serve_binary(&db, &env).await;
+    stop(child);
+    let admins: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(admins, 1);
 }

@@ -5,14 +5,19 @@ import { api, setCsrfToken } from "../api/client";
 import type { Session } from "../api/types";
 import { Field, FormError, fieldError } from "../components/ui";
 
-/** First run: creates the first admin, who is then signed in. */
-export function SetupPage() {
+/**
+ * First run: creates the first admin, who is then signed in. From another machine than
+ * the control plane's, the setup token from its log (or its configuration) is needed too.
+ */
+export function SetupPage({ tokenRequired }: { tokenRequired: boolean }) {
   const queryClient = useQueryClient();
+  const [token, setToken] = useState("");
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [confirm, setConfirm] = useState("");
   const setup = useMutation({
-    mutationFn: () => api.post<Session>("/auth/setup", { email, password }),
+    mutationFn: () =>
+      api.post<Session>("/auth/setup", tokenRequired ? { email, password, setup_token: token } : { email, password }),
     onSuccess: async (session) => {
       setCsrfToken(session.csrf_token);
       await queryClient.invalidateQueries();
@@ -29,6 +34,16 @@ export function SetupPage() {
         <h1 id="setup-title">Welcome to Togglerino</h1>
         <p>Create the first administrator. You can invite your team afterwards.</p>
         <FormError error={setup.error} fields={["email", "password"]} />
+        {tokenRequired && (
+          <Field
+            label="Setup token"
+            hint="Printed in the control plane's log when it started (or set with TOGGLERINO_SETUP_TOKEN); only needed when you are not on the control plane's machine"
+          >
+            {(props) => (
+              <input {...props} autoComplete="off" required value={token} onChange={(e) => setToken(e.target.value)} />
+            )}
+          </Field>
+        )}
         <Field label="Email" error={fieldError(setup.error, "email")}>
           {(props) => (
             <input {...props} type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />

@@ -199,7 +199,7 @@ async fn serve_binary(db: &PgPool, env: &[(&str, &str)]) -> (std::process::Child
         .local_addr()
         .unwrap()
         .port();
-    let child = Command::new(BINARY)
+    let mut child = Command::new(BINARY)
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .env("DATABASE_URL", database_url(db))
         .env("TOGGLERINO_LOG_FORMAT", "text")
@@ -216,6 +216,8 @@ async fn serve_binary(db: &PgPool, env: &[(&str, &str)]) -> (std::process::Child
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("the control plane never came up");
 }
 

@@ -23,6 +23,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::response::Response;
 use axum::routing::get;
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -48,6 +49,12 @@ pub fn app(state: AppState) -> Router {
         .fallback(dashboard::fallback)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(
+            |mut response: Response| async {
+                togglerino_shared::http::secure_defaults(response.headers_mut(), true);
+                response
+            },
+        ))
         .layer(cors)
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request| {

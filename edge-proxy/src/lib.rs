@@ -18,6 +18,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::response::Response;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
@@ -91,6 +92,12 @@ pub fn app(state: AppState) -> Router {
             metrics::track,
         ))
         .layer(DefaultBodyLimit::max(routes::evaluate::MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(
+            |mut response: Response| async {
+                togglerino_shared::http::secure_defaults(response.headers_mut(), false);
+                response
+            },
+        ))
         .layer(cors)
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request| {

@@ -152,3 +152,30 @@ mod tests {
         assert_eq!(gzip_etag("\"abc\""), "\"abc-gzip\"");
     }
 }
+
+/// Headers every API answer of both servers carries, unless the handler chose its own:
+/// no content sniffing, no framing, no referrer leaks, and (with `no_store`, for answers
+/// about people and secrets) no caching.
+#[cfg(feature = "process")]
+pub fn secure_defaults(headers: &mut axum::http::HeaderMap, no_store: bool) {
+    use axum::http::HeaderValue;
+    use axum::http::header::{
+        CACHE_CONTROL, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+    };
+
+    let defaults = [
+        (X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (X_FRAME_OPTIONS, "DENY"),
+        (REFERRER_POLICY, "no-referrer"),
+    ];
+    for (name, value) in defaults {
+        headers
+            .entry(name)
+            .or_insert(HeaderValue::from_static(value));
+    }
+    if no_store {
+        headers
+            .entry(CACHE_CONTROL)
+            .or_insert(HeaderValue::from_static("no-store"));
+    }
+}

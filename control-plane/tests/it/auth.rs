@@ -531,3 +531,22 @@ async fn browsers_may_call_only_from_configured_origins(db: PgPool) {
     let cookie = response.headers()["set-cookie"].to_str().unwrap();
     assert!(cookie.ends_with("; Secure"), "{cookie}");
 }
+
+#[sqlx::test(migrator = "togglerino_control_plane::db::MIGRATOR")]
+async fn api_answers_carry_protective_headers(db: PgPool) {
+    let server = Server::start(db).await;
+    let api = server.anonymous();
+    for (method, path) in [
+        (Method::GET, "/api/v1/auth/status"),
+        (Method::GET, "/api/v1/projects"),
+        (Method::GET, "/api/v1/no-such-route"),
+        (Method::POST, "/api/v1/auth/login"),
+    ] {
+        let response = api.request(method, path, None).send().await.unwrap();
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
+        assert_eq!(headers["cache-control"], "no-store", "{path}");
+    }
+}

@@ -115,6 +115,9 @@ async fn polling_clients_get_304_until_their_answer_can_change(db: PgPool) {
 
     let (status, etag, body) = poll(json!({"user_id": "u1"}), None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    let plain = edge.http.post(&url).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(plain.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(plain.headers()["x-frame-options"], "DENY");
     let etag = etag.expect("an ETag on the all-flags answer");
     let (status, again, body) = poll(json!({"user_id": "u1"}), Some(etag.clone())).await;
     assert_eq!(status, StatusCode::NOT_MODIFIED);

@@ -40,9 +40,14 @@ pub struct Config {
         value_delimiter = ','
     )]
     pub cors_origins: Vec<String>,
-    /// Most SDK streaming clients served at once; more get 503.
+    /// Most streams (SDK and OFREP) served at once; more get 503.
     #[arg(long, env = "TOGGLERINO_MAX_SSE_CLIENTS", default_value_t = 10_000)]
     pub max_sse_clients: usize,
+    /// Most streams one SDK key may hold open at once; more get 429. Defaults to half of
+    /// --max-sse-clients, so one key cannot take every place; raise it on edges that
+    /// serve one application.
+    #[arg(long, env = "TOGGLERINO_MAX_SSE_CLIENTS_PER_KEY")]
+    pub max_sse_clients_per_key: Option<usize>,
     /// Log line format.
     #[arg(long, env = "TOGGLERINO_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

@@ -28,6 +28,8 @@ pub enum EdgeError {
     NotReady,
     #[error("{0}")]
     Unavailable(&'static str),
+    #[error("{0}")]
+    TooManyStreams(&'static str),
 }
 
 impl EdgeError {
@@ -41,6 +43,7 @@ impl EdgeError {
             EdgeError::FlagNotFound(_) | EdgeError::EnvironmentNotFound(_) => StatusCode::NOT_FOUND,
             EdgeError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             EdgeError::NotReady | EdgeError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            EdgeError::TooManyStreams(_) => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -54,6 +57,7 @@ impl EdgeError {
             EdgeError::PayloadTooLarge(_) => "payload_too_large",
             EdgeError::NotReady => "not_ready",
             EdgeError::Unavailable(_) => "unavailable",
+            EdgeError::TooManyStreams(_) => "too_many_streams",
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod error;
 pub mod metrics;
 pub mod routes;
 pub mod sdk_stream;
+pub mod slots;
 pub mod sse;
 pub mod state;
 pub mod sync;
@@ -38,9 +39,8 @@ pub struct AppState {
     pub edge_token: Arc<str>,
     /// What Prometheus must present to read `/metrics`, if anything.
     pub metrics_token: Option<Arc<str>>,
-    /// SDK streams open now, and the most allowed at once.
-    pub streams: Arc<routes::stream::StreamCount>,
-    pub max_sse_clients: usize,
+    /// Places among the open streams.
+    pub streams: Arc<slots::Slots>,
     pub metrics: Arc<metrics::Metrics>,
     /// Flips to true when the edge begins to shut down; streams and sync end then.
     pub closing: watch::Receiver<bool>,
@@ -67,8 +67,12 @@ impl AppState {
             cors_origins: Arc::new(config.cors_origins.clone()),
             edge_token: config.edge_token.as_str().into(),
             metrics_token: config.metrics_token.as_deref().map(Arc::from),
-            streams: Arc::default(),
-            max_sse_clients: config.max_sse_clients,
+            streams: slots::Slots::new(
+                config.max_sse_clients,
+                config
+                    .max_sse_clients_per_key
+                    .unwrap_or(config.max_sse_clients.div_ceil(2)),
+            ),
             metrics: Arc::new(metrics::Metrics::new(syncer_failures)),
             closing,
             closer: Arc::new(closer),

@@ -289,13 +289,16 @@ async fn stream(
         .store
         .watch(&scope.project, &scope.environment)
         .ok_or(EdgeError::NotReady)?;
+    let key = sdk_key_hash(&presented);
+    let slot = state.streams.take(key)?;
     let revision = environment.borrow().as_ref().map_or(0, |e| e.revision());
     let last_seen = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let following = Following {
-        key: sdk_key_hash(&presented),
+        _slot: slot,
+        key,
         revision,
         // A client resuming from an older revision missed a change: tell it at once.
         owed: last_seen.is_some_and(|seen| seen != revision),
@@ -312,6 +315,8 @@ async fn stream(
 }
 
 struct Following {
+    /// Held for as long as the stream lasts (its place among the open streams).
+    _slot: crate::slots::Slot,
     /// The SDK key's hash: a revoked key ends its stream.
     key: [u8; 32],
     revision: u64,

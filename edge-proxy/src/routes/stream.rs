@@ -3,7 +3,6 @@
 //! [`crate::sdk_stream`]).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -29,37 +28,6 @@ pub fn router() -> Router<AppState> {
         "/api/v1/stream/{project}/{env}",
         get(open_get).post(open_post),
     )
-}
-
-/// Streams open right now, against `--max-sse-clients`.
-#[derive(Default)]
-pub struct StreamCount(AtomicUsize);
-
-impl StreamCount {
-    pub fn current(&self) -> usize {
-        self.0.load(Ordering::Relaxed)
-    }
-}
-
-/// Holds one place among the open streams; gives it back when the stream ends.
-struct Slot(Arc<StreamCount>);
-
-impl Slot {
-    fn take(count: &Arc<StreamCount>, max: usize) -> Option<Slot> {
-        count
-            .0
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < max).then_some(n + 1)
-            })
-            .ok()
-            .map(|_| Slot(Arc::clone(count)))
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.0.0.fetch_sub(1, Ordering::AcqRel);
-    }
 }
 
 #[derive(Deserialize)]
@@ -140,15 +108,14 @@ fn open(
     if scope.project != project || scope.environment != environment {
         return Err(EdgeError::Forbidden);
     }
-    let slot = Slot::take(&state.streams, state.max_sse_clients).ok_or(EdgeError::Unavailable(
-        "too many streaming clients on this edge; retry on another",
-    ))?;
+    let key_hash = sdk_key_hash(&key);
+    let slot = state.streams.take(key_hash)?;
     let watch = state
         .store
         .watch(project, environment)
         .ok_or(EdgeError::Forbidden)?;
     let stream = SdkStream::new(
-        sdk_key_hash(&key),
+        key_hash,
         context,
         watch,
         Arc::clone(&state.store),

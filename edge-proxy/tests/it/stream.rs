@@ -134,6 +134,54 @@ async fn fetch_clients_post_their_context_and_revoked_keys_are_cut_off(db: PgPoo
 }
 
 #[sqlx::test(migrator = "togglerino_control_plane::db::MIGRATOR")]
+async fn one_key_cannot_take_every_stream_and_ofrep_streams_count(db: PgPool) {
+    let control_plane = ControlPlane::start(db).await;
+    let (busy, _) = control_plane.sdk_key("production").await;
+    let (other, _) = control_plane.sdk_key("production").await;
+    let edge = Edge::start_with(
+        &control_plane.url(),
+        None,
+        &["--max-sse-clients", "3", "--max-sse-clients-per-key", "2"],
+    )
+    .await;
+    edge.wait_ready().await;
+    let sdk = |key: &str| format!("/api/v1/stream/shop/production?sdk_key={key}");
+    let ofrep = |key: &str| format!("/ofrep/v1/stream?sdk_key={key}");
+
+    let (status, _a1) = open(&edge, &sdk(&busy)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, a2) = open(&edge, &ofrep(&busy)).await;
+    assert_eq!(status, StatusCode::OK);
+    let refused = reqwest::get(format!("http://{}{}", edge.address, sdk(&busy)))
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "too_many_streams");
+    // Another key still gets in, until the edge itself is full, OFREP streams included.
+    let (status, _b1) = open(&edge, &ofrep(&other)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        open(&edge, &sdk(&other)).await.0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert!(
+        edge.metrics()
+            .await
+            .contains("togglerino_edge_sse_clients 3")
+    );
+    drop(a2);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while open(&edge, &sdk(&other)).await.0 != StatusCode::OK {
+        assert!(
+            Instant::now() < deadline,
+            "the OFREP stream's place never came back"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[sqlx::test(migrator = "togglerino_control_plane::db::MIGRATOR")]
 async fn streams_refuse_bad_keys_bad_contexts_and_too_many_clients(db: PgPool) {
     let control_plane = ControlPlane::start(db).await;
     let (production, _) = control_plane.sdk_key("production").await;

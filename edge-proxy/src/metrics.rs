@@ -89,7 +89,7 @@ impl Metrics {
         let snapshot_age = Gauge::<f64, AtomicU64>::default();
         registry.register(
             "snapshot_age_seconds",
-            "Seconds since upstream last sent or confirmed the snapshot in service",
+            "Seconds since upstream last sent or confirmed the snapshot in service (or since a restored one was written)",
             snapshot_age.clone(),
         );
         registry.register(
@@ -181,8 +181,7 @@ pub async fn scrape(State(state): State<AppState>, headers: axum::http::HeaderMa
                 .set(revision.revision as i64);
         }
     }
-    // Never confirmed (only a persisted snapshot, or nothing yet): reported as NaN, so
-    // an alert on age cannot mistake it for fresh.
+    // Nothing held yet: NaN, so an alert on age cannot mistake it for fresh.
     let age = state
         .store
         .staleness()

@@ -169,10 +169,11 @@ impl Store {
         self.current.load_full()
     }
 
-    /// Serves environments restored from disk: in service, but not confirmed by
-    /// upstream.
-    pub fn restore(&self, environments: Vec<Arc<Environment>>) {
+    /// Serves environments restored from disk, written at `written` (the oldest of
+    /// them): upstream has not confirmed them, so their age counts from then.
+    pub fn restore(&self, environments: Vec<Arc<Environment>>, written: SystemTime) {
         self.swap(|_| Loaded::of(environments));
+        self.confirmed(written);
         self.ready.store(true, Ordering::Release);
     }
 
@@ -230,15 +231,20 @@ impl Store {
 
     /// Records that upstream just confirmed that what is in service is current.
     pub fn confirm(&self) {
-        let now = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default();
-        self.confirmed_at
-            .store(now.as_millis() as u64, Ordering::Relaxed);
+        self.confirmed(SystemTime::now());
     }
 
-    /// How long since upstream last confirmed what is in service; `None` if it never
-    /// did (nothing loaded, or only what was restored from disk).
+    fn confirmed(&self, at: SystemTime) {
+        let at = at
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
+        // At least 1 ms: zero means "never".
+        self.confirmed_at
+            .store((at.as_millis() as u64).max(1), Ordering::Relaxed);
+    }
+
+    /// How long since upstream last confirmed what is in service, or since what was
+    /// restored from disk was written; `None` while nothing is held.
     pub fn staleness(&self) -> Option<std::time::Duration> {
         let confirmed = self.confirmed_at.load(Ordering::Relaxed);
         (confirmed > 0).then(|| {
@@ -282,10 +288,14 @@ mod tests {
     fn environments_and_keys_are_indexed() {
         let store = Store::default();
         assert!(store.load().is_none());
-        store.restore(vec![compiled(
-            environment("production", 4, "on", "sdk_abc"),
-            None,
-        )]);
+        let written = SystemTime::now() - std::time::Duration::from_secs(3600);
+        store.restore(
+            vec![compiled(
+                environment("production", 4, "on", "sdk_abc"),
+                None,
+            )],
+            written,
+        );
         let loaded = store.load().unwrap();
         assert_eq!(
             loaded.environment("shop", "production").unwrap().revision(),
@@ -298,7 +308,11 @@ mod tests {
             ("shop", SdkKeyKind::Client)
         );
         assert!(loaded.key_scope("sdk_abd").is_none());
-        assert_eq!(store.staleness(), None, "restored, not confirmed");
+        // Restored, not confirmed: as old as the files, never fresh.
+        let age = store.staleness().unwrap().as_secs();
+        assert!((3600..3660).contains(&age), "{age}");
+        store.confirm();
+        assert!(store.staleness().unwrap().as_secs() < 5);
     }
 
     #[test]
@@ -317,7 +331,10 @@ mod tests {
         store.install(Arc::clone(&staging));
         assert!(store.load().is_none() && store.watch("shop", "staging").is_none());
         let production = compiled(environment("production", 7, "on", "sdk_p"), None);
-        store.restore(vec![Arc::clone(&staging), Arc::clone(&production)]);
+        store.restore(
+            vec![Arc::clone(&staging), Arc::clone(&production)],
+            SystemTime::now(),
+        );
         let mut production_watch = store.watch("shop", "production").unwrap();
         let mut staging_watch = store.watch("shop", "staging").unwrap();
 

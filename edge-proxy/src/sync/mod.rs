@@ -85,9 +85,15 @@ impl Syncer {
     pub fn restore(&self) {
         let Some(dir) = &self.cache_dir else { return };
         let mut restored = Vec::new();
+        let mut oldest = std::time::SystemTime::now();
         for (path, result) in cache::load_all(dir) {
             match result.and_then(|snapshot| Environment::new(snapshot, None, None)) {
-                Ok(environment) => restored.push(Arc::new(environment)),
+                Ok(environment) => {
+                    if let Ok(written) = std::fs::metadata(&path).and_then(|m| m.modified()) {
+                        oldest = oldest.min(written);
+                    }
+                    restored.push(Arc::new(environment));
+                }
                 Err(error) => {
                     tracing::warn!(path = %path.display(), %error, "ignoring a persisted environment");
                 }
@@ -98,7 +104,7 @@ impl Syncer {
                 environments = restored.len(),
                 "serving the persisted environments"
             );
-            self.store.restore(restored);
+            self.store.restore(restored, oldest);
         }
     }
 

@@ -33,9 +33,33 @@ async fn the_edge_keeps_serving_when_upstream_dies_and_restarts_from_its_cache(d
         "still serving with upstream gone"
     );
 
+    // Written ten minutes ago, as if the edge had been down that long.
+    let ten_minutes_ago = std::time::SystemTime::now() - Duration::from_secs(600);
+    for environment in ["development", "staging", "production"] {
+        std::fs::File::options()
+            .write(true)
+            .open(
+                cache
+                    .path()
+                    .join(format!("environments/shop/{environment}.json.gz")),
+            )
+            .unwrap()
+            .set_modified(ten_minutes_ago)
+            .unwrap();
+    }
+
     // A new edge with the same cache serves at once, with nobody upstream at all.
     let restarted = Edge::start("http://127.0.0.1:1", Some(cache.path().to_owned())).await;
     assert_eq!(restarted.ready_status().await, StatusCode::OK);
+    // And says honestly how old that is: nobody confirmed it since it was written.
+    let age: f64 = crate::support::sample(
+        &restarted.metrics().await,
+        "togglerino_edge_snapshot_age_seconds ",
+    )
+    .unwrap()
+    .parse()
+    .unwrap();
+    assert!((600.0..700.0).contains(&age), "{age}");
     let (status, _, body) = restarted
         .evaluate(&key, "shop/production/checkout", json!({}))
         .await;

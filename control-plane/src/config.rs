@@ -64,6 +64,17 @@ pub struct ServeConfig {
     /// handy where a deployment wires secrets in (Kubernetes).
     #[arg(long, env = "TOGGLERINO_EDGE_TOKEN", hide_env_values = true)]
     pub edge_token: Option<Secret>,
+    /// A reverse proxy or load balancer whose `X-Forwarded-For` names the real client
+    /// (an address or a range, e.g. 10.0.0.0/8); repeat, or separate with commas. Login
+    /// throttling then counts the client, not the proxy. Without it, the header is
+    /// ignored: anyone could write it.
+    #[arg(
+        long = "trusted-proxy",
+        env = "TOGGLERINO_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_parser = parse_network
+    )]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// The token that setting up a new instance from another machine requires (setup
     /// from this machine needs none). Without it, one is generated and printed to the
     /// log at start while no admin exists, so whoever reaches a new instance first
@@ -85,6 +96,14 @@ pub struct ServeConfig {
     /// Log line format.
     #[arg(long, env = "TOGGLERINO_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+}
+
+/// An address (a network of one) or a range in CIDR notation.
+fn parse_network(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{text:?} is neither an IP address nor a CIDR range"))
 }
 
 /// A secret from the command line or environment, kept out of `Debug` output.

@@ -1,10 +1,14 @@
-//! Periodic clean-up of what outlives its use: expired sessions, and changes older than
-//! edges may replay. Every replica runs it; the deletes are idempotent.
+//! Periodic clean-up of what outlives its use: expired sessions, changes older than
+//! edges may replay, and login throttling state nobody is limited by any more. Every
+//! replica runs it; the deletes are idempotent.
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use sqlx::PgPool;
 
+use crate::auth::rate_limit::LoginLimiter;
 use crate::db;
 
 /// How often the clean-up runs.
@@ -26,6 +30,20 @@ pub fn spawn(db: PgPool) {
             if let Err(error) = db::changes::prune(&db, CHANGE_RETENTION_HOURS).await {
                 tracing::warn!(%error, "cannot prune old changes");
             }
+        }
+    });
+}
+
+/// How often login throttling forgets clients and emails that no longer limit anyone.
+const PRUNE_LIMITER_EVERY: Duration = Duration::from_secs(60);
+
+/// Prunes `limiter` every [`PRUNE_LIMITER_EVERY`] for as long as the process runs.
+pub fn prune_login_limiter(limiter: Arc<LoginLimiter>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(PRUNE_LIMITER_EVERY);
+        loop {
+            every.tick().await;
+            limiter.prune();
         }
     });
 }

@@ -108,6 +108,7 @@ pub async fn run(
 ) -> std::io::Result<()> {
     state.feed.spawn_listener(state.db.clone());
     housekeeping::spawn(state.db.clone());
+    housekeeping::prune_login_limiter(Arc::clone(&state.login_limiter));
     let closing = state.clone();
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, service)

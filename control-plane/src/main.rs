@@ -45,6 +45,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             .edge_token
             .map(|token| togglerino_control_plane::auth::secrets::hash(&token.0)),
         setup_token_hash: None,
+        trusted_proxies: config.trusted_proxies,
     };
     if let (Some(email), Some(password)) = (&config.admin_email, &config.admin_password) {
         let state = AppState::new(pool.clone(), settings.clone());

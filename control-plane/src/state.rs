@@ -30,6 +30,8 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     /// SHA-256 of the pre-shared edge token, if one is configured.
     pub edge_token_hash: Option<Vec<u8>>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// SHA-256 of the token that setup from another machine requires; with none, only
     /// this machine can set the instance up.
     pub setup_token_hash: Option<Vec<u8>>,

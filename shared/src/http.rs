@@ -130,29 +130,6 @@ pub fn gzip_etag(etag: &str) -> String {
     format!("{}-gzip\"", etag.trim_end_matches('"'))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gzip_is_used_only_when_accepted() {
-        assert!(!accepts_gzip([]));
-        assert!(accepts_gzip(["br, GZIP;q=0.5"]));
-        assert!(!accepts_gzip(["gzip;q=0, br"]));
-        assert!(!accepts_gzip(["gzip; q=0.000"]));
-        assert!(accepts_gzip(["identity", "gzip"]));
-    }
-
-    #[test]
-    fn if_none_match_accepts_lists_weak_tags_and_stars() {
-        assert!(if_none_match(["\"a\", W/\"b\""], &["\"b\""]));
-        assert!(!if_none_match(["\"a\""], &["\"c\""]));
-        assert!(if_none_match(["*"], &["\"c\""]));
-        assert!(!if_none_match([], &["\"c\""]));
-        assert_eq!(gzip_etag("\"abc\""), "\"abc-gzip\"");
-    }
-}
-
 /// Headers every API answer of both servers carries, unless the handler chose its own:
 /// no content sniffing, no framing, no referrer leaks, and (with `no_store`, for answers
 /// about people and secrets) no caching.
@@ -177,5 +154,28 @@ pub fn secure_defaults(headers: &mut axum::http::HeaderMap, no_store: bool) {
         headers
             .entry(CACHE_CONTROL)
             .or_insert(HeaderValue::from_static("no-store"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gzip_is_used_only_when_accepted() {
+        assert!(!accepts_gzip([]));
+        assert!(accepts_gzip(["br, GZIP;q=0.5"]));
+        assert!(!accepts_gzip(["gzip;q=0, br"]));
+        assert!(!accepts_gzip(["gzip; q=0.000"]));
+        assert!(accepts_gzip(["identity", "gzip"]));
+    }
+
+    #[test]
+    fn if_none_match_accepts_lists_weak_tags_and_stars() {
+        assert!(if_none_match(["\"a\", W/\"b\""], &["\"b\""]));
+        assert!(!if_none_match(["\"a\""], &["\"c\""]));
+        assert!(if_none_match(["*"], &["\"c\""]));
+        assert!(!if_none_match([], &["\"c\""]));
+        assert_eq!(gzip_etag("\"abc\""), "\"abc-gzip\"");
     }
 }

@@ -11,11 +11,11 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{Actor, ActorKind, Role, first_admin, password, secrets, session};
+use crate::auth::{Actor, ActorKind, Role, first_admin, password, rate_limit, secrets, session};
 use crate::db;
 use crate::db::audit::Entry;
 use crate::error::{ApiError, ApiResult, ErrorOut};
-use crate::extract::Json;
+use crate::extract::{ClientIp, Json};
 use crate::routes::users::{UserOut, check_email};
 use crate::state::AppState;
 use crate::write::Write;
@@ -108,20 +108,38 @@ async fn setup(
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = CredentialsIn, security(()), responses((status = 200, body = SessionOut, description = "Signed in; the session cookie is set"), (status = 401, body = ErrorOut, description = "Unknown email or wrong password"), (status = 429, body = ErrorOut, description = "Too many attempts; see Retry-After")))]
 async fn login(
     State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     Json(body): Json<CredentialsIn>,
 ) -> ApiResult<impl IntoResponse> {
-    state.login_limiter.check(client.ip(), &body.email)?;
+    // Sizes first: nothing oversized is hashed, kept or looked up.
+    if body.email.len() > MAX_EMAIL_LEN {
+        return Err(ApiError::invalid(
+            "email",
+            format!("must be at most {MAX_EMAIL_LEN} characters"),
+        ));
+    }
+    if body.password.chars().count() > password::MAX_PASSWORD_LEN {
+        return Err(ApiError::invalid(
+            "password",
+            format!("must be at most {} characters", password::MAX_PASSWORD_LEN),
+        ));
+    }
+    let email = rate_limit::email_key(&body.email);
+    state.login_limiter.admit(client, &email)?;
     let user = db::users::find_by_email(&state.db, body.email.trim()).await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     // Unknown email and wrong password take the same path and the same time.
     if !password::verify(body.password, stored).await? {
+        state.login_limiter.failed(&email);
         return Err(ApiError::InvalidCredentials);
     }
     let user = user.expect("a password only verifies against a stored hash");
     let (cookie, session) = start_session(&state, UserOut::from(user)).await?;
     Ok((AppendHeaders([(SET_COOKIE, cookie)]), axum::Json(session)))
 }
+
+/// Longer than any email address can be.
+const MAX_EMAIL_LEN: usize = 254;
 
 async fn start_session(state: &AppState, user: UserOut) -> ApiResult<(String, SessionOut)> {
     let session_id = secrets::generate("", 32);

@@ -550,3 +550,85 @@ async fn api_answers_carry_protective_headers(db: PgPool) {
         assert_eq!(headers["cache-control"], "no-store", "{path}");
     }
 }
+
+#[sqlx::test(migrator = "togglerino_control_plane::db::MIGRATOR")]
+async fn login_throttling_counts_real_clients_behind_trusted_proxies(db: PgPool) {
+    let settings = togglerino_control_plane::Settings {
+        trusted_proxies: vec!["127.0.0.1/32".parse().unwrap()],
+        ..Default::default()
+    };
+    let server = Server::start_with(db, settings).await;
+    server.admin().await;
+    let api = server.anonymous();
+    let attempt = |client: &'static str, email: &str, password: &str| {
+        api.request(
+            Method::POST,
+            "/api/v1/auth/login",
+            Some(json!({"email": email, "password": password})),
+        )
+        .header("x-forwarded-for", client)
+        .send()
+    };
+    // One client spraying emails runs out of attempts…
+    let mut statuses = Vec::new();
+    for i in 0..25 {
+        let email = format!("sprayed-{i}@example.com");
+        statuses.push(
+            attempt("203.0.113.1", &email, "guess-guess")
+                .await
+                .unwrap()
+                .status(),
+        );
+    }
+    // A burst of 20, then one every 2 s: the spray takes well under 2 s.
+    let allowed = statuses
+        .iter()
+        .take_while(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    assert!((20..=21).contains(&allowed), "{statuses:?}");
+    assert!(
+        statuses[allowed..]
+            .iter()
+            .all(|s| *s == StatusCode::TOO_MANY_REQUESTS)
+    );
+    // …and its refused attempts at the admin's email cost the admin nothing.
+    for _ in 0..15 {
+        let refused = attempt("203.0.113.1", "admin@example.com", "guess-guess");
+        assert_eq!(
+            refused.await.unwrap().status(),
+            StatusCode::TOO_MANY_REQUESTS
+        );
+    }
+    // Another client, as told by the trusted proxy, is a client of its own.
+    let admin = attempt("198.51.100.2", "admin@example.com", "admin-password");
+    assert_eq!(admin.await.unwrap().status(), StatusCode::OK);
+    // Oversized input is refused before anything is hashed or kept.
+    let huge = format!("{}@example.com", "x".repeat(300));
+    let response = attempt("198.51.100.3", &huge, "guess-guess").await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[sqlx::test(migrator = "togglerino_control_plane::db::MIGRATOR")]
+async fn forwarded_addresses_from_untrusted_peers_are_ignored(db: PgPool) {
+    let server = Server::start(db).await;
+    let api = server.anonymous();
+    let mut last = StatusCode::OK;
+    for i in 0..21 {
+        last = api
+            .request(
+                Method::POST,
+                "/api/v1/auth/login",
+                Some(json!({"email": format!("u{i}@example.com"), "password": "guess-guess"})),
+            )
+            .header("x-forwarded-for", format!("203.0.113.{i}"))
+            .send()
+            .await
+            .unwrap()
+            .status();
+    }
+    assert_eq!(
+        last,
+        StatusCode::TOO_MANY_REQUESTS,
+        "one peer, however it signs"
+    );
+}

@@ -2,6 +2,7 @@ use sqlx::types::Json;
 use sqlx::{FromRow, PgExecutor};
 use time::OffsetDateTime;
 use togglerino_shared::model::FlagConfig;
+use togglerino_shared::validate::FlagShapeIn;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, FromRow)]
@@ -104,18 +105,54 @@ pub async fn states(
 pub async fn shapes(
     db: impl PgExecutor<'_>,
     environment_id: Uuid,
-) -> sqlx::Result<Vec<(String, Vec<String>, Vec<String>)>> {
-    sqlx::query_as(
+) -> sqlx::Result<Vec<FlagShapeIn>> {
+    let rows: Vec<(String, Vec<String>, Vec<String>, i64)> = sqlx::query_as(
         "SELECT f.key,
                 ARRAY(SELECT v->>'key' FROM jsonb_array_elements(c.config->'variants') v),
                 ARRAY(SELECT p->>'flag'
-                      FROM jsonb_array_elements(COALESCE(c.config->'prerequisites', '[]')) p)
+                      FROM jsonb_array_elements(COALESCE(c.config->'prerequisites', '[]')) p),
+                (SELECT count(*)
+                 FROM jsonb_array_elements(COALESCE(c.config->'targeting_rules', '[]')) r,
+                      jsonb_array_elements(COALESCE(r->'conditions', '[]')) condition
+                 WHERE condition->>'operator' = 'matches')
          FROM flag_configs c JOIN flags f ON f.id = c.flag_id
          WHERE c.environment_id = $1",
     )
     .bind(environment_id)
     .fetch_all(db)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(key, variants, prerequisites, regexes)| FlagShapeIn {
+            key,
+            variants,
+            prerequisites,
+            regexes: regexes as usize,
+        })
+        .collect())
+}
+
+/// The most `matches` conditions the flag configs of any one of a project's
+/// environments hold, for checking a segment write against the environment limit.
+pub async fn most_regexes_in_an_environment(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+) -> sqlx::Result<usize> {
+    let most: Option<i64> = sqlx::query_scalar(
+        "SELECT max(n) FROM (
+             SELECT count(*) AS n
+             FROM environments e
+             JOIN flag_configs c ON c.environment_id = e.id,
+                  jsonb_array_elements(COALESCE(c.config->'targeting_rules', '[]')) r,
+                  jsonb_array_elements(COALESCE(r->'conditions', '[]')) condition
+             WHERE e.project_id = $1 AND condition->>'operator' = 'matches'
+             GROUP BY e.id
+         ) per_environment",
+    )
+    .bind(project_id)
+    .fetch_one(db)
+    .await?;
+    Ok(most.unwrap_or(0) as usize)
 }
 
 /// Replaces a config if it is still at `version`; `None` when someone else wrote first.

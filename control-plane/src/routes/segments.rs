@@ -6,7 +6,7 @@ use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use togglerino_shared::model::{Condition, Segment};
-use togglerino_shared::validate::validate_segment;
+use togglerino_shared::validate::{limits, validate_segment};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -108,6 +108,7 @@ async fn create(
 ) -> ApiResult<(StatusCode, axum::Json<SegmentOut>)> {
     validate_segment(&segment)?;
     let mut write = Write::begin(&state).await?;
+    check_environment_regexes(write.db(), &project, &segment).await?;
     let row = db::segments::insert(write.db(), project.id, &segment)
         .await
         .map_err(|e| {
@@ -123,6 +124,34 @@ async fn create(
         Entry::in_project(&project, "segment.created", "segment", &segment.key).new(&segment);
     write.commit(&actor, entry).await?;
     Ok((StatusCode::CREATED, axum::Json(SegmentOut::from(&row))))
+}
+
+/// Every environment holds all its project's segments: with `segment` in place, none may
+/// hold more `matches` conditions than the limit.
+async fn check_environment_regexes(
+    db: &mut sqlx::PgConnection,
+    project: &ProjectRow,
+    segment: &Segment,
+) -> ApiResult<()> {
+    let flags = db::flag_configs::most_regexes_in_an_environment(&mut *db, project.id).await?;
+    let others: usize = db::segments::list(&mut *db, project.id)
+        .await?
+        .iter()
+        .filter(|row| row.key != segment.key)
+        .map(|row| limits::regexes_in(&row.to_model().conditions))
+        .sum();
+    let total = flags + others + limits::regexes_in(&segment.conditions);
+    if total > limits::MAX_REGEXES_PER_ENVIRONMENT {
+        return Err(ApiError::invalid(
+            "conditions",
+            format!(
+                "an environment would hold {total} `matches` conditions (its flags' and the \
+                 project's segments'); at most {}",
+                limits::MAX_REGEXES_PER_ENVIRONMENT
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Flags (and the environments) whose rules use segment `key`.
@@ -158,6 +187,7 @@ async fn update(
     };
     validate_segment(&after)?;
     let mut write = Write::begin(&state).await?;
+    check_environment_regexes(write.db(), &project, &after).await?;
     let updated = db::segments::update(write.db(), row.id, &after).await?;
     // Snapshots carry the whole segment, so any change of it reaches edges.
     if before != after {

@@ -68,6 +68,8 @@ fn every_option_is_documented_with_its_variable() {
         "TOGGLERINO_ADMIN_EMAIL",
         "--admin-password",
         "TOGGLERINO_ADMIN_PASSWORD",
+        "--trusted-proxy",
+        "TOGGLERINO_TRUSTED_PROXIES",
     ] {
         assert!(help.contains(expected), "{expected} missing from:\n{help}");
     }

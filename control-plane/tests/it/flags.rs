@@ -498,3 +498,64 @@ async fn segments_are_validated_and_protected_while_used(db: PgPool) {
         "segment_not_found",
     );
 }
+
+#[sqlx::test(migrator = "togglerino_control_plane::db::MIGRATOR")]
+async fn configs_and_segments_that_would_cost_every_edge_too_much_are_refused(db: PgPool) {
+    let server = Server::start(db).await;
+    let admin = shop(&server).await;
+    create_flag(&admin, boolean("checkout")).await;
+    let path = "/api/v1/projects/shop/flags/checkout/environments/production";
+    let matching =
+        |pattern: &str| json!({"attribute": "email", "operator": "matches", "value": pattern});
+    let config = |conditions: Vec<Value>| {
+        json!({
+            "enabled": true,
+            "variants": [{"key": "on", "value": true}, {"key": "off", "value": false}],
+            "default_variant": "off",
+            "targeting_rules": [{"conditions": conditions, "variant": "on"}],
+            "version": 1
+        })
+    };
+    // Forty patterns of about 7 MiB each: refused at the eleventh, nothing compiled.
+    let attack = admin
+        .put(path, config(vec![matching(r"\w{150}"); 40]))
+        .await;
+    assert_error(
+        &attack,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
+    assert_eq!(
+        attack.1["error"]["field"], "targeting_rules[0].conditions[10]",
+        "{}",
+        attack.1
+    );
+    // One of them alone is too large for every edge to hold.
+    let one = admin.put(path, config(vec![matching(r"\w{150}")])).await;
+    assert_error(&one, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(
+        one.1["error"]["field"],
+        "targeting_rules[0].conditions[0].value"
+    );
+    let fine = admin
+        .put(path, config(vec![matching(r"^\w+@acme\.com$"); 10]))
+        .await;
+    assert_eq!(fine.0, StatusCode::OK, "{}", fine.1);
+
+    // Segments count towards every environment of the project: 19 segments of 10
+    // patterns fit next to the flag's 10, a twentieth does not.
+    for i in 0..20 {
+        let (status, body) = admin
+            .post(
+                "/api/v1/projects/shop/segments",
+                json!({"key": format!("s{i}"), "name": "S", "conditions": vec![matching("^a"); 10]}),
+            )
+            .await;
+        if i < 19 {
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+        } else {
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+            assert_eq!(body["error"]["field"], "conditions");
+        }
+    }
+}

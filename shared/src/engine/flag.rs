@@ -96,6 +96,9 @@ impl CompiledFlag {
             index
         };
 
+        if !crate::validate::limits::check_rules(&mut problems, &config.targeting_rules) {
+            return problems.fail();
+        }
         let rules: Vec<_> = config
             .targeting_rules
             .iter()

@@ -10,6 +10,7 @@ mod snapshot;
 mod trace;
 
 pub use bucket::{BUCKETS, bucket};
+pub use operand::{MAX_REGEX_PATTERN_BYTES, REGEX_SIZE_LIMIT};
 pub use result::{Evaluation, EvaluationError, EvaluationResult, Reason};
 pub use snapshot::{CompiledSnapshot, SdkKeyInfo, compile};
 pub use trace::{PrerequisiteTrace, RuleOutcome, RuleTrace, Trace};

@@ -60,10 +60,25 @@ pub(crate) fn timestamp_from_str(text: &str) -> Option<i128> {
         .map(OffsetDateTime::unix_timestamp_nanos)
 }
 
+/// Longest `matches` pattern accepted.
+pub const MAX_REGEX_PATTERN_BYTES: usize = 1_000;
+/// Most memory one compiled pattern may take, and its lazy DFA's cache may grow to.
+/// Everyday patterns (an email domain, a version prefix) take well under a kilobyte;
+/// each Unicode `\w` about 50 KiB, so `^\w+@\w+\.\w+$` fits and `\w{150}` (7 MiB,
+/// on every edge) does not.
+pub const REGEX_SIZE_LIMIT: usize = 256 * 1024;
+
 /// Compiles a `matches` pattern. Errors are one line, fit for a form field.
 pub(crate) fn compile_regex(pattern: &str, case_insensitive: bool) -> Result<Regex, String> {
+    if pattern.len() > MAX_REGEX_PATTERN_BYTES {
+        return Err(format!(
+            "pattern is longer than {MAX_REGEX_PATTERN_BYTES} bytes"
+        ));
+    }
     RegexBuilder::new(pattern)
         .case_insensitive(case_insensitive)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_SIZE_LIMIT)
         .build()
         .map_err(|error| regex_error_message(pattern, &error))
 }
@@ -75,9 +90,10 @@ fn regex_error_message(pattern: &str, error: &regex::Error) -> String {
         Err(regex_syntax::Error::Parse(e)) => e.kind().to_string(),
         Err(regex_syntax::Error::Translate(e)) => e.kind().to_string(),
         _ => match error {
-            regex::Error::CompiledTooBig(limit) => {
-                format!("pattern compiles to more than {limit} bytes")
-            }
+            regex::Error::CompiledTooBig(limit) => format!(
+                "pattern compiles to more than {limit} bytes; Unicode classes such as \\w \
+                 are large, so for ASCII write [a-zA-Z0-9_] or (?-u:\\w)"
+            ),
             other => other
                 .to_string()
                 .lines()
@@ -203,6 +219,28 @@ mod tests {
         let backref = compile_regex(r"(a)\1", false).unwrap_err();
         assert!(backref.contains("backreferences"), "{backref}");
         assert!(compile_regex("^[a-z]+@acme\\.com$", true).is_ok());
+    }
+
+    #[test]
+    fn everyday_patterns_fit_the_size_limit_and_blowups_do_not() {
+        for pattern in [
+            r"^[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}$",
+            r"@(gmail|yahoo|outlook)\.com$",
+            r"^\w+@\w+\.\w+$",
+            r"^(ios|android)-1[0-9]\.\d+(\.\d+)?$",
+            r"^\p{Greek}+$",
+            r"(?-u:\w){20}",
+        ] {
+            for ci in [false, true] {
+                assert!(compile_regex(pattern, ci).is_ok(), "{pattern} ({ci})");
+            }
+        }
+        for blowup in [r"\w{150}", r"\w{20}"] {
+            let error = compile_regex(blowup, false).unwrap_err();
+            assert!(error.contains("more than 262144 bytes"), "{error}");
+        }
+        let long = compile_regex(&"a".repeat(1_001), false).unwrap_err();
+        assert!(long.contains("longer than 1000 bytes"), "{long}");
     }
 
     #[test]

@@ -31,6 +31,9 @@ impl CompiledSegment {
                 }
             }
         }
+        if !crate::validate::limits::check_segment_conditions(&mut problems, &segment.conditions) {
+            return problems.fail();
+        }
         let conditions = CompiledCondition::compile_all(&mut problems, &segment.conditions, None);
         problems.finish_with(|| CompiledSegment {
             included: segment

@@ -138,6 +138,12 @@ impl Problems {
         }
     }
 
+    /// The problems found, when some are known to have been found.
+    pub fn fail<T>(self) -> Result<T, ValidationErrors> {
+        debug_assert!(!self.0.is_empty(), "failing without a problem");
+        Err(ValidationErrors(self.0))
+    }
+
     /// Like [`Problems::finish`], for a value that can only be built when nothing failed.
     pub fn finish_with<T>(self, build: impl FnOnce() -> T) -> Result<T, ValidationErrors> {
         if self.0.is_empty() {

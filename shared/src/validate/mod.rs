@@ -5,6 +5,7 @@
 
 mod error;
 mod keys;
+pub mod limits;
 mod prerequisites;
 
 use std::collections::{HashMap, HashSet};
@@ -15,6 +16,7 @@ use serde::de::DeserializeOwned;
 pub(crate) use error::Problems;
 pub use error::{ValidationError, ValidationErrors};
 pub use keys::{KeyKind, MAX_KEY_LEN, is_valid_key, validate_key};
+pub use limits::{MAX_CONDITIONS, MAX_REGEXES, MAX_REGEXES_PER_ENVIRONMENT, MAX_RULES};
 pub(crate) use prerequisites::prerequisite_order;
 
 use crate::engine::{CompiledFlag, CompiledSegment, Segments, type_noun};
@@ -119,12 +121,25 @@ pub fn validate_segment(segment: &Segment) -> Result<(), ValidationErrors> {
 pub struct EnvironmentView {
     flags: HashMap<String, FlagShape>,
     segments: Segments,
+    /// `matches` conditions in the project's segments.
+    segment_regexes: usize,
 }
 
 #[derive(Debug)]
 struct FlagShape {
     variants: Vec<String>,
     prerequisites: Vec<String>,
+    regexes: usize,
+}
+
+/// What a store hands over of each other flag in the environment for validation.
+#[derive(Debug)]
+pub struct FlagShapeIn {
+    pub key: String,
+    pub variants: Vec<String>,
+    pub prerequisites: Vec<String>,
+    /// Its `matches` conditions.
+    pub regexes: usize,
 }
 
 impl EnvironmentView {
@@ -135,45 +150,52 @@ impl EnvironmentView {
         segments: &[Segment],
     ) -> EnvironmentView {
         EnvironmentView::from_shapes(
-            flags.into_iter().map(|(key, config)| {
-                (
-                    key.to_owned(),
-                    config.variants.iter().map(|v| v.key.clone()).collect(),
-                    config
-                        .prerequisites
-                        .iter()
-                        .map(|p| p.flag.clone())
-                        .collect(),
-                )
+            flags.into_iter().map(|(key, config)| FlagShapeIn {
+                key: key.to_owned(),
+                variants: config.variants.iter().map(|v| v.key.clone()).collect(),
+                prerequisites: config
+                    .prerequisites
+                    .iter()
+                    .map(|p| p.flag.clone())
+                    .collect(),
+                regexes: limits::regexes_in_rules(&config.targeting_rules),
             }),
             segments,
         )
     }
 
-    /// The same from just what validation reads of each other flag: `(flag key, variant
-    /// keys, prerequisite flag keys)`. Lets a store hand over a few strings per flag
-    /// instead of every config whole.
+    /// The same from just what validation reads of each other flag. Lets a store hand
+    /// over a few strings per flag instead of every config whole.
     pub fn from_shapes(
-        flags: impl IntoIterator<Item = (String, Vec<String>, Vec<String>)>,
+        flags: impl IntoIterator<Item = FlagShapeIn>,
         segments: &[Segment],
     ) -> EnvironmentView {
         let flags = flags
             .into_iter()
-            .map(|(key, variants, prerequisites)| {
+            .map(|shape| {
                 (
-                    key,
+                    shape.key,
                     FlagShape {
-                        variants,
-                        prerequisites,
+                        variants: shape.variants,
+                        prerequisites: shape.prerequisites,
+                        regexes: shape.regexes,
                     },
                 )
             })
             .collect();
+        let segment_regexes = segments
+            .iter()
+            .map(|s| limits::regexes_in(&s.conditions))
+            .sum();
         let segments = segments
             .iter()
             .filter_map(|s| Some((s.key.clone(), Arc::new(CompiledSegment::compile(s).ok()?))))
             .collect();
-        EnvironmentView { flags, segments }
+        EnvironmentView {
+            flags,
+            segments,
+            segment_regexes,
+        }
     }
 }
 
@@ -187,6 +209,25 @@ pub fn validate_flag_config(
 ) -> Result<(), ValidationErrors> {
     CompiledFlag::compile(flag, config, &environment.segments)?;
     let mut problems = Problems::new();
+    let others: usize = environment
+        .flags
+        .iter()
+        .filter(|(key, _)| **key != flag.key)
+        .map(|(_, shape)| shape.regexes)
+        .sum();
+    let total =
+        others + environment.segment_regexes + limits::regexes_in_rules(&config.targeting_rules);
+    if total > limits::MAX_REGEXES_PER_ENVIRONMENT {
+        problems.add(
+            "targeting_rules",
+            format!(
+                "the environment would hold {total} `matches` conditions (its flags' and \
+                 its project's segments'); at most {}",
+                limits::MAX_REGEXES_PER_ENVIRONMENT
+            ),
+        );
+        return problems.finish(());
+    }
     for (i, prerequisite) in config.prerequisites.iter().enumerate() {
         match environment.flags.get(&prerequisite.flag) {
             None => problems.add(

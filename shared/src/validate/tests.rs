@@ -530,3 +530,91 @@ fn percentages_serialize_as_typed() {
         json!(25)
     );
 }
+
+fn matches(pattern: &str) -> Value {
+    json!({"attribute": "email", "operator": "matches", "value": pattern})
+}
+
+#[test]
+fn limits_name_what_went_over_before_anything_compiles() {
+    let many_rules: Vec<Value> = (0..201).map(|_| json!({"variant": "on"})).collect();
+    assert_eq!(
+        errors(rules(json!(many_rules))),
+        ["targeting_rules: at most 200 rules per config"]
+    );
+    let many_conditions: Vec<Value> = (0..101)
+        .map(|_| json!({"attribute": "plan", "operator": "exists"}))
+        .collect();
+    assert_eq!(
+        errors(rules(
+            json!([{"conditions": many_conditions, "variant": "on"}])
+        )),
+        ["targeting_rules[0].conditions: at most 100 conditions"]
+    );
+    // The eleventh pattern is named, across rules; none of them was compiled.
+    let six: Vec<Value> = (0..6).map(|_| matches(r"\w{150}")).collect();
+    assert_eq!(
+        errors(rules(json!([
+            {"conditions": six.clone(), "variant": "on"},
+            {"conditions": six, "variant": "on"}
+        ]))),
+        ["targeting_rules[1].conditions[4]: at most 10 `matches` conditions per config"]
+    );
+    // One pattern too large for every edge to hold.
+    let blowup = errors(rules(
+        json!([{"conditions": [matches(r"\w{150}")], "variant": "on"}]),
+    ));
+    assert_eq!(blowup.len(), 1);
+    assert!(
+        blowup[0].starts_with("targeting_rules[0].conditions[0].value: invalid regex: pattern compiles to more than 262144 bytes"),
+        "{blowup:?}"
+    );
+    let segment: Segment = serde_json::from_value(json!({
+        "key": "s", "name": "S",
+        "conditions": (0..11).map(|_| matches("^a")).collect::<Vec<_>>()
+    }))
+    .unwrap();
+    assert_eq!(
+        messages_of(validate_segment(&segment).unwrap_err()),
+        ["conditions[10]: at most 10 `matches` conditions per segment"]
+    );
+}
+
+#[test]
+fn an_environment_holds_a_bounded_number_of_patterns() {
+    let others = (0..19).map(|i| FlagShapeIn {
+        key: format!("other-{i}"),
+        variants: vec!["on".into(), "off".into()],
+        prerequisites: vec![],
+        regexes: 10,
+    });
+    let with_segment: Vec<Segment> = vec![
+        serde_json::from_value(
+            json!({"key": "s", "name": "S", "conditions": [matches("^a"), matches("^b")]}),
+        )
+        .unwrap(),
+    ];
+    let view = EnvironmentView::from_shapes(others, &with_segment);
+    let flag = flag("x", "boolean", json!(false));
+    let eight: Vec<Value> = (0..8).map(|i| matches(&format!("^{i}"))).collect();
+    assert!(
+        validate_flag_config(
+            &flag,
+            &rules(json!([{"conditions": eight, "variant": "on"}])),
+            &view
+        )
+        .is_ok()
+    );
+    let nine: Vec<Value> = (0..9).map(|i| matches(&format!("^{i}"))).collect();
+    let refused = validate_flag_config(
+        &flag,
+        &rules(json!([{"conditions": nine, "variant": "on"}])),
+        &view,
+    );
+    assert_eq!(
+        messages_of(refused.unwrap_err()),
+        [
+            "targeting_rules: the environment would hold 201 `matches` conditions (its flags' and its project's segments'); at most 200"
+        ]
+    );
+}

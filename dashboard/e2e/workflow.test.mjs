@@ -373,3 +373,28 @@ test("showing archived flags adds them to the list, marked as archived", async (
   assert.equal(await archivedRow.getByText("archived", { exact: true }).count(), 1);
   await context.close();
 });
+
+test("a flag can be hidden from client keys, and says so", async () => {
+  const api = await apiSession(stack.cpUrl, admin.email, admin.password);
+  const created = await api("POST", "/projects/shop/flags", {
+    key: "pricing-engine",
+    name: "Pricing engine",
+    type: "boolean",
+    default_value: false,
+  });
+  assert.equal(created.status, 201);
+  assert.equal(created.body.client_visible, true);
+
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  await page.goto(`${stack.cpUrl}/projects/shop/flags/pricing-engine`);
+  await page.getByLabel("Email").fill(admin.email);
+  await page.getByLabel("Password").fill(admin.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Hide from client keys" }).click();
+  await page.getByText("server keys only").waitFor();
+  await page.getByRole("button", { name: "Show to client keys" }).waitFor();
+  const flag = await api("GET", "/projects/shop/flags/pricing-engine");
+  assert.equal(flag.body.client_visible, false);
+  await context.close();
+});

@@ -56,6 +56,7 @@ impl Fingerprints {
                         flag.flag_type,
                         &flag.default_value,
                         flag.archived,
+                        flag.client_visible,
                         &entry.config,
                     )),
                     segments: entry.config.segment_keys().map(str::to_owned).collect(),

@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use prometheus_client::metrics::counter::Counter;
+use togglerino_shared::model::SdkKeyKind;
 use togglerino_shared::{CompiledSnapshot, EvaluationContext};
 use tokio::sync::watch;
 
@@ -30,6 +31,8 @@ pub const CHUNK_BYTES: usize = 16 * 1024;
 pub struct SdkStream<Slot> {
     /// The SDK key's hash: the stream ends when the key stops being valid here.
     key: [u8; 32],
+    /// Client keys see only client-visible flags.
+    kind: SdkKeyKind,
     context: EvaluationContext,
     environment: EnvironmentWatch,
     /// The generation of the environment the client has been told about.
@@ -65,8 +68,10 @@ impl FirstEvent {
 impl<Slot: Send + 'static> SdkStream<Slot> {
     /// A stream that starts with the whole `flags` event for the environment `watch`
     /// holds now.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         key: [u8; 32],
+        kind: SdkKeyKind,
         context: EvaluationContext,
         mut environment: EnvironmentWatch,
         store: Arc<Store>,
@@ -77,6 +82,7 @@ impl<Slot: Send + 'static> SdkStream<Slot> {
         let current = environment.borrow_and_update().clone()?;
         Some(SdkStream {
             key,
+            kind,
             context,
             environment,
             sent: current.generation(),
@@ -100,7 +106,7 @@ impl<Slot: Send + 'static> SdkStream<Slot> {
     async fn next_frame(&mut self) -> Option<Bytes> {
         loop {
             if let Some(first) = &mut self.first {
-                let (frame, done) = first.next_piece(&self.context, &self.evaluations);
+                let (frame, done) = first.next_piece(&self.context, self.kind, &self.evaluations);
                 if done {
                     self.sent = first.environment.generation();
                     self.first = None;
@@ -128,7 +134,7 @@ impl<Slot: Send + 'static> SdkStream<Slot> {
             match now.changed_since(self.sent) {
                 Some(changed) if changed.is_empty() => self.sent = now.generation(),
                 Some(changed) => {
-                    let frame = patch(&now, &changed, &self.context, &self.evaluations);
+                    let frame = patch(&now, &changed, &self.context, self.kind, &self.evaluations);
                     self.sent = now.generation();
                     return Some(frame);
                 }
@@ -141,7 +147,12 @@ impl<Slot: Send + 'static> SdkStream<Slot> {
 
 impl FirstEvent {
     /// Frames the next piece of the event; `true` once it is the last.
-    fn next_piece(&mut self, context: &EvaluationContext, evaluations: &Counter) -> (Bytes, bool) {
+    fn next_piece(
+        &mut self,
+        context: &EvaluationContext,
+        kind: SdkKeyKind,
+        evaluations: &Counter,
+    ) -> (Bytes, bool) {
         let compiled = self.environment.compiled();
         let revision = compiled.revision();
         let mut out = Vec::with_capacity(CHUNK_BYTES + 1024);
@@ -154,7 +165,7 @@ impl FirstEvent {
             let Some(key) = compiled.flag_key(self.position) else {
                 break;
             };
-            if compiled.is_archived(key) == Some(false) {
+            if compiled.is_listed(key, kind) {
                 evaluated += 1;
                 entry(&mut out, !self.written, key, compiled, context);
                 self.written = true;
@@ -171,12 +182,13 @@ impl FirstEvent {
     }
 }
 
-/// A `patch` with `changed` flags evaluated for `context`, and those that are gone (or
-/// archived) as `removed`.
+/// A `patch` with `changed` flags evaluated for `context`, and those that are gone,
+/// archived, or hidden from the stream's key kind as `removed`.
 fn patch(
     environment: &Environment,
     changed: &[&str],
     context: &EvaluationContext,
+    kind: SdkKeyKind,
     evaluations: &Counter,
 ) -> Bytes {
     let compiled = environment.compiled();
@@ -187,7 +199,7 @@ fn patch(
     let mut removed = Vec::new();
     let mut written = false;
     for &key in changed {
-        if compiled.is_archived(key) != Some(false) {
+        if !compiled.is_listed(key, kind) {
             removed.push(key);
             continue;
         }
@@ -294,6 +306,7 @@ mod tests {
         std::mem::forget(closer);
         let stream = SdkStream::new(
             sdk_key_hash(key),
+            SdkKeyKind::Client,
             EvaluationContext::new(user),
             watch,
             Arc::clone(store),

@@ -14,6 +14,7 @@ pub struct FlagRow {
     pub default_value: Value,
     pub tags: Vec<String>,
     pub archived: bool,
+    pub client_visible: bool,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
@@ -29,6 +30,7 @@ impl FlagRow {
             default_value: self.default_value.clone(),
             tags: self.tags.clone(),
             archived: self.archived,
+            client_visible: self.client_visible,
         }
     }
 }
@@ -43,8 +45,7 @@ pub fn parse_type(text: &str) -> FlagType {
     }
 }
 
-const COLUMNS: &str =
-    "id, key, name, description, flag_type, default_value, tags, archived, created_at, updated_at";
+const COLUMNS: &str = "id, key, name, description, flag_type, default_value, tags, archived, client_visible, created_at, updated_at";
 
 pub async fn insert(
     db: impl PgExecutor<'_>,
@@ -52,8 +53,8 @@ pub async fn insert(
     flag: &Flag,
 ) -> sqlx::Result<FlagRow> {
     sqlx::query_as(&format!(
-        "INSERT INTO flags (id, project_id, key, name, description, flag_type, default_value, tags, archived)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {COLUMNS}"
+        "INSERT INTO flags (id, project_id, key, name, description, flag_type, default_value, tags, archived, client_visible)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {COLUMNS}"
     ))
     .bind(Uuid::new_v4())
     .bind(project_id)
@@ -64,6 +65,7 @@ pub async fn insert(
     .bind(&flag.default_value)
     .bind(&flag.tags)
     .bind(flag.archived)
+    .bind(flag.client_visible)
     .fetch_one(db)
     .await
 }
@@ -124,7 +126,7 @@ pub async fn find(
 pub async fn update(db: impl PgExecutor<'_>, id: Uuid, flag: &Flag) -> sqlx::Result<FlagRow> {
     sqlx::query_as(&format!(
         "UPDATE flags SET name = $2, description = $3, default_value = $4, tags = $5, archived = $6,
-             updated_at = now()
+             client_visible = $7, updated_at = now()
          WHERE id = $1 RETURNING {COLUMNS}"
     ))
     .bind(id)
@@ -133,6 +135,7 @@ pub async fn update(db: impl PgExecutor<'_>, id: Uuid, flag: &Flag) -> sqlx::Res
     .bind(&flag.default_value)
     .bind(&flag.tags)
     .bind(flag.archived)
+    .bind(flag.client_visible)
     .fetch_one(db)
     .await
 }

@@ -95,7 +95,7 @@ async fn flags(
     }
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT f.id, f.key, f.name, f.description, f.flag_type, f.default_value, f.tags,
-                f.archived, f.created_at, f.updated_at, c.config
+                f.archived, f.client_visible, f.created_at, f.updated_at, c.config
          FROM flags f JOIN flag_configs c ON c.flag_id = f.id AND c.environment_id = $2
          WHERE f.project_id = $1 AND ($3::text IS NULL OR f.key = $3)
          ORDER BY f.key",

@@ -63,6 +63,8 @@ pub struct FlagOut {
     pub default_value: Value,
     pub tags: Vec<String>,
     pub archived: bool,
+    /// Whether client SDK keys see the flag; server keys see every flag.
+    pub client_visible: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -80,6 +82,7 @@ impl From<&FlagRow> for FlagOut {
             default_value: row.default_value.clone(),
             tags: row.tags.clone(),
             archived: row.archived,
+            client_visible: row.client_visible,
             created_at: row.created_at,
             updated_at: row.updated_at,
         }
@@ -121,6 +124,13 @@ struct FlagIn {
     default_value: Value,
     #[serde(default)]
     tags: Vec<String>,
+    /// Whether client SDK keys (browsers, mobile apps) see the flag; default `true`.
+    #[serde(default = "yes")]
+    client_visible: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The changeable part of a flag. Key and type are fixed at creation: configs in every
@@ -134,6 +144,8 @@ struct FlagUpdate {
     default_value: Value,
     #[serde(default)]
     tags: Vec<String>,
+    /// Whether client SDK keys see the flag; unchanged when left out.
+    client_visible: Option<bool>,
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -245,6 +257,7 @@ async fn create(
         default_value: body.default_value,
         tags: body.tags,
         archived: false,
+        client_visible: body.client_visible,
     };
     validate_flag(&flag)?;
     let initial = FlagConfig::initial(&flag);
@@ -294,6 +307,7 @@ async fn update(
         description: body.description,
         default_value: body.default_value,
         tags: body.tags,
+        client_visible: body.client_visible.unwrap_or(before.client_visible),
         ..before.clone()
     };
     validate_flag(&after)?;

@@ -51,6 +51,8 @@ export interface Flag {
   default_value: JsonValue;
   tags: string[];
   archived: boolean;
+  /** Whether client SDK keys (browsers, mobile apps) see the flag; server keys see every flag. */
+  client_visible: boolean;
   created_at: string;
   updated_at: string;
 }

@@ -16,6 +16,7 @@ export function CreateFlagForm({ projectKey, onDone }: { projectKey: string; onD
   const [type, setType] = useState<FlagType>("boolean");
   const [defaultValue, setDefaultValue] = useState<JsonValue | undefined>(false);
   const [tags, setTags] = useState("");
+  const [clientVisible, setClientVisible] = useState(true);
   const create = useMutation({
     mutationFn: () =>
       api.post<Flag>(`/projects/${seg(projectKey)}/flags`, {
@@ -28,6 +29,7 @@ export function CreateFlagForm({ projectKey, onDone }: { projectKey: string; onD
           .split(",")
           .map((t) => t.trim())
           .filter(Boolean),
+        client_visible: clientVisible,
       }),
     onSuccess: async (flag) => {
       await queryClient.invalidateQueries({ queryKey: ["flags", projectKey] });
@@ -84,6 +86,10 @@ export function CreateFlagForm({ projectKey, onDone }: { projectKey: string; onD
       <Field label="Tags" error={fieldError(create.error, "tags")} hint="Separated by commas">
         {(props) => <input {...props} value={tags} onChange={(e) => setTags(e.target.value)} />}
       </Field>
+      <label className="checkbox">
+        <input type="checkbox" checked={clientVisible} onChange={(e) => setClientVisible(e.target.checked)} /> Visible to
+        client-side SDKs (browsers and mobile apps, whose users can read every answer); back ends always see it
+      </label>
       <DialogActions onCancel={onDone} label="Create flag" disabled={create.isPending} />
     </form>
   );

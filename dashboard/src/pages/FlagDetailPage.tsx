@@ -111,6 +111,17 @@ function FlagHeader({ projectKey, flag }: { projectKey: string; flag: FlagDetail
     mutationFn: () => api.post(`${path}/${flag.archived ? "unarchive" : "archive"}`),
     onSettled: () => queryClient.invalidateQueries({ queryKey: ["flag", projectKey, flag.key] }),
   });
+  const visibility = useMutation({
+    mutationFn: () =>
+      api.put(path, {
+        name: flag.name,
+        description: flag.description,
+        default_value: flag.default_value,
+        tags: flag.tags,
+        client_visible: !flag.client_visible,
+      }),
+    onSettled: () => queryClient.invalidateQueries({ queryKey: ["flag", projectKey, flag.key] }),
+  });
   const remove = useMutation({
     mutationFn: () => api.delete(path),
     onSuccess: async () => {
@@ -124,6 +135,11 @@ function FlagHeader({ projectKey, flag }: { projectKey: string; flag: FlagDetail
         <h1>
           {flag.name} <span className={`badge badge-type-${flag.type}`}>{flag.type}</span>
           {flag.archived && <span className="badge">archived</span>}
+          {!flag.client_visible && (
+            <span className="badge" title="Client SDK keys do not see this flag; server keys do">
+              server keys only
+            </span>
+          )}
         </h1>
         <code>{flag.key}</code>
         {flag.description && <p className="muted">{flag.description}</p>}
@@ -137,6 +153,9 @@ function FlagHeader({ projectKey, flag }: { projectKey: string; flag: FlagDetail
       </div>
       {can("editor") && (
         <div className="actions">
+          <button type="button" onClick={() => visibility.mutate()} disabled={visibility.isPending}>
+            {flag.client_visible ? "Hide from client keys" : "Show to client keys"}
+          </button>
           <button type="button" onClick={() => archive.mutate()} disabled={archive.isPending}>
             {flag.archived ? "Unarchive" : "Archive"}
           </button>
@@ -145,7 +164,7 @@ function FlagHeader({ projectKey, flag }: { projectKey: string; flag: FlagDetail
           </button>
         </div>
       )}
-      <FormError error={archive.error} />
+      <FormError error={archive.error ?? visibility.error} />
       <Dialog title="Delete flag" open={deleting} onClose={() => setDeleting(false)}>
         <p>
           Deleting <strong>{flag.key}</strong> removes it from every environment. Applications asking for it get their code

@@ -172,7 +172,7 @@ async fn all_flags(
         response.headers_mut().insert(ETAG, etag_header);
         return Ok(response);
     }
-    let evaluations = snapshot.evaluate_all(&body.context);
+    let evaluations = snapshot.evaluate_all_for(&body.context, key.scope.kind);
     state.metrics.evaluations.inc_by(evaluations.len() as u64);
     let out = AllFlagsOut {
         flags: FlagMap(&evaluations),
@@ -191,7 +191,7 @@ async fn one_flag(
 ) -> Result<Response, EdgeError> {
     let snapshot = scoped(&key, &project, &env)?;
     let evaluation = snapshot
-        .evaluate(&flag, &body.context)
+        .evaluate_for(&flag, &body.context, key.scope.kind)
         .map_err(|_| EdgeError::FlagNotFound(flag.clone()))?;
     state.metrics.evaluations.inc();
     Ok(with_revision(axum::Json(evaluation), snapshot.revision()))

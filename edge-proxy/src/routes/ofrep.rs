@@ -164,7 +164,7 @@ async fn evaluate_flag(
         Ok(context) => context,
         Err(bad) => return Ok(bad.respond(Some(&flag))),
     };
-    let Ok(evaluation) = snapshot.evaluate(&flag, &context) else {
+    let Ok(evaluation) = snapshot.evaluate_for(&flag, &context, sdk_key.scope.kind) else {
         return Ok(failure(
             StatusCode::NOT_FOUND,
             Some(&flag),
@@ -209,7 +209,7 @@ async fn evaluate_flags(
         Ok(context) => context,
         Err(bad) => return Ok(bad.respond(None)),
     };
-    let evaluations = snapshot.evaluate_all(&context);
+    let evaluations = snapshot.evaluate_all_for(&context, sdk_key.scope.kind);
     state.metrics.evaluations.inc_by(evaluations.len() as u64);
     let bulk = Bulk {
         flags: evaluations

@@ -116,6 +116,7 @@ fn open(
         .ok_or(EdgeError::Forbidden)?;
     let stream = SdkStream::new(
         key_hash,
+        scope.kind,
         context,
         watch,
         Arc::clone(&state.store),

@@ -9,3 +9,4 @@ mod ofrep;
 mod resilience;
 mod stream;
 mod support;
+mod visibility;

@@ -16,6 +16,7 @@ use crate::validate::{KeyKind, Problems, ValidationErrors, validate_key};
 pub(crate) struct CompiledFlag {
     pub(crate) key: String,
     pub(crate) archived: bool,
+    pub(crate) client_visible: bool,
     enabled: bool,
     default_value: Value,
     pub(crate) variants: Vec<Variant>,
@@ -135,6 +136,7 @@ impl CompiledFlag {
         problems.finish_with(|| CompiledFlag {
             key: flag.key.clone(),
             archived: flag.archived,
+            client_visible: flag.client_visible,
             enabled: config.enabled,
             default_value: flag.default_value.clone(),
             variants: config.variants.clone(),

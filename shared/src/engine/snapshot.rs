@@ -199,6 +199,14 @@ impl CompiledSnapshot {
         self.index.get(key).map(|&i| self.flags[i].archived)
     }
 
+    /// Whether flag `key` is served to keys of `kind` in bulk answers: it exists, is not
+    /// archived, and client keys see it.
+    pub fn is_listed(&self, key: &str, kind: SdkKeyKind) -> bool {
+        self.index
+            .get(key)
+            .is_some_and(|&i| !self.flags[i].archived && visible(&self.flags[i], kind))
+    }
+
     /// Every flag key, archived ones included, in snapshot order.
     pub fn flag_keys(&self) -> impl Iterator<Item = &str> {
         self.flags.iter().map(|f| f.key.as_str())
@@ -228,9 +236,21 @@ impl CompiledSnapshot {
         key: &str,
         context: &EvaluationContext,
     ) -> Result<Evaluation<'_>, EvaluationError> {
+        self.evaluate_for(key, context, SdkKeyKind::Server)
+    }
+
+    /// [`evaluate`](Self::evaluate) for a key of `kind`: to client keys, flags that are
+    /// not client-visible do not exist.
+    pub fn evaluate_for(
+        &self,
+        key: &str,
+        context: &EvaluationContext,
+        kind: SdkKeyKind,
+    ) -> Result<Evaluation<'_>, EvaluationError> {
         let &index = self
             .index
             .get(key)
+            .filter(|&&i| visible(&self.flags[i], kind))
             .ok_or_else(|| EvaluationError::FlagNotFound(key.to_owned()))?;
         let flag = &self.flags[index];
         let outcome = if flag.prerequisites.is_empty() || !flag.is_on() {
@@ -324,6 +344,17 @@ impl CompiledSnapshot {
 
     /// Evaluates every flag that is not archived, in snapshot order.
     pub fn evaluate_all(&self, context: &EvaluationContext) -> Vec<(&str, Evaluation<'_>)> {
+        self.evaluate_all_for(context, SdkKeyKind::Server)
+    }
+
+    /// [`evaluate_all`](Self::evaluate_all) for a key of `kind`: client keys get only
+    /// client-visible flags (hidden ones are still evaluated when others need them as
+    /// prerequisites).
+    pub fn evaluate_all_for(
+        &self,
+        context: &EvaluationContext,
+        kind: SdkKeyKind,
+    ) -> Vec<(&str, Evaluation<'_>)> {
         let mut outcomes: Vec<Option<Outcome>> = vec![None; self.flags.len()];
         for &i in &self.order {
             let outcome =
@@ -333,13 +364,17 @@ impl CompiledSnapshot {
         self.flags
             .iter()
             .zip(outcomes)
-            .filter(|(flag, _)| !flag.archived)
+            .filter(|(flag, _)| !flag.archived && visible(flag, kind))
             .map(|(flag, outcome)| {
                 let outcome = outcome.expect("the order covers every flag");
                 (flag.key.as_str(), flag.evaluation(outcome))
             })
             .collect()
     }
+}
+
+fn visible(flag: &CompiledFlag, kind: SdkKeyKind) -> bool {
+    kind == SdkKeyKind::Server || flag.client_visible
 }
 
 #[cfg(test)]

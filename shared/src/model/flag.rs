@@ -21,6 +21,14 @@ pub struct Flag {
     pub tags: Vec<String>,
     #[serde(default)]
     pub archived: bool,
+    /// Whether client SDK keys (browsers, mobile apps: their users can read every
+    /// answer) see the flag. Server keys see every flag.
+    #[serde(default = "visible")]
+    pub client_visible: bool,
+}
+
+fn visible() -> bool {
+    true
 }
 
 /// The type every value a flag serves must have.

@@ -16,7 +16,6 @@ pub mod state;
 pub mod write;
 
 use std::future::Future;
-use std::net::SocketAddr;
 
 use std::sync::Arc;
 
@@ -110,13 +109,10 @@ pub async fn run(
     housekeeping::spawn(state.db.clone());
     housekeeping::prune_login_limiter(Arc::clone(&state.login_limiter));
     let closing = state.clone();
-    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            // Edge streams never end by themselves; without this, shutdown would wait
-            // for every edge to hang up.
-            closing.close_streams();
-        })
-        .await
+    // Edge streams never end by themselves; without closing them, shutdown would wait
+    // for every edge to hang up.
+    togglerino_shared::process::serve(listener, app(state), shutdown, move || {
+        closing.close_streams()
+    })
+    .await
 }

@@ -151,14 +151,9 @@ pub async fn run(
     tokio::spawn(Arc::clone(&syncer).follow(state.closing.clone()));
     tokio::spawn(syncer.poll(poll_interval, state.closing.clone()));
     let closer = Arc::clone(&state.closer);
-    // One router shared by every connection: serving the router itself would rebuild
-    // its routes for each connection, about 20 KiB apiece, held as long as an SSE
-    // stream lasts.
-    axum::serve(listener, app(state).into_make_service())
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            // Streams never end by themselves; this ends them so shutdown can finish.
-            let _ = closer.send(true);
-        })
-        .await
+    // Streams never end by themselves; closing them lets shutdown finish.
+    togglerino_shared::process::serve(listener, app(state), shutdown, move || {
+        let _ = closer.send(true);
+    })
+    .await
 }

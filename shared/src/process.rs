@@ -1,9 +1,20 @@
-//! Process plumbing both servers share: logging set-up and signal-driven, time-bounded
-//! shutdown. Behind the `process` feature, so the engine itself stays free of a runtime.
+//! Process plumbing both servers share: logging set-up, the HTTP server with its
+//! timeouts, and signal-driven, time-bounded shutdown. Behind the `process` feature, so
+//! the engine itself stays free of a runtime.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Request};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+use tower::ServiceExt;
 
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
@@ -30,6 +41,111 @@ pub fn init_tracing(json: bool) {
     }
     if let Some(Err(error)) = parsed {
         tracing::warn!(%error, "ignoring RUST_LOG; logging at info");
+    }
+}
+
+/// How long a client may take to send a request's line and headers, and how long a
+/// kept-alive connection may sit idle between requests.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client may take to send a request's body.
+pub const REQUEST_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Serves `app` over HTTP/1.1 on `listener` until `shutdown` completes, then lets
+/// requests in flight finish. Unlike `axum::serve`, a connection that does not send
+/// its headers within [`HEADER_READ_TIMEOUT`] (from its first byte, or after the
+/// previous answer) is closed, and so is one whose body takes longer than
+/// [`REQUEST_BODY_TIMEOUT`]: slow or idle clients cannot pile up. Handlers see the
+/// peer as `ConnectInfo<SocketAddr>`. Long responses (event streams) are the app's to
+/// end when `shutdown` fires; `on_shutdown` runs then.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send,
+    on_shutdown: impl FnOnce(),
+) -> std::io::Result<()> {
+    let app = app.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+        REQUEST_BODY_TIMEOUT,
+    ));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    let http = Arc::new(http);
+    let (closing, closed) = watch::channel(false);
+    let open = Arc::new(Connections::default());
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors, or a connection reset before it was
+                    // accepted: wait a moment rather than spin.
+                    tracing::debug!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            app.clone().oneshot(request.map(axum::body::Body::new))
+        });
+        let http = Arc::clone(&http);
+        let mut closed = closed.clone();
+        let guard = Connections::enter(&open);
+        tokio::spawn(async move {
+            let _guard = guard;
+            let connection = http.serve_connection(TokioIo::new(stream), service);
+            let mut connection = std::pin::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => return,
+                _ = closed.wait_for(|closed| *closed) => {}
+            }
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    on_shutdown();
+    let _ = closing.send(true);
+    open.drained().await;
+    Ok(())
+}
+
+/// Connections being served, so shutdown can wait for the last.
+#[derive(Default)]
+struct Connections {
+    count: AtomicUsize,
+    none_left: Notify,
+}
+
+struct Entered(Arc<Connections>);
+
+impl Connections {
+    fn enter(this: &Arc<Connections>) -> Entered {
+        this.count.fetch_add(1, Ordering::AcqRel);
+        Entered(Arc::clone(this))
+    }
+
+    async fn drained(&self) {
+        loop {
+            let notified = self.none_left.notified();
+            if self.count.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        if self.0.count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.none_left.notify_waiters();
+        }
     }
 }
 

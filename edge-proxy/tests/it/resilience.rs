@@ -249,3 +249,60 @@ async fn an_edge_that_missed_more_than_is_kept_ends_where_a_fresh_edge_does(db: 
         "the deleted environment is gone here too"
     );
 }
+
+#[sqlx::test(migrator = "togglerino_control_plane::db::MIGRATOR")]
+async fn slow_and_idle_connections_are_cut_off_and_streams_are_not(db: PgPool) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let control_plane = ControlPlane::start(db).await;
+    let (key, _) = control_plane.sdk_key("production").await;
+    let edge = Edge::start(&control_plane.url(), None).await;
+    edge.wait_ready().await;
+    let connect = || tokio::net::TcpStream::connect(edge.address);
+    let mut silent = connect().await.unwrap();
+    let mut partial = connect().await.unwrap();
+    partial
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: edge\r\n")
+        .await
+        .unwrap();
+    let mut idle = connect().await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: edge\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = [0u8; 512];
+    assert!(idle.read(&mut answer).await.unwrap() > 0);
+    let stream = edge
+        .http
+        .get(format!(
+            "http://{}/api/v1/stream/shop/production?sdk_key={key}",
+            edge.address
+        ))
+        .send()
+        .await
+        .unwrap();
+    let mut stream = stream.bytes_stream();
+    use futures_util::StreamExt;
+    assert!(stream.next().await.is_some(), "the stream's first event");
+
+    let started = std::time::Instant::now();
+    for (what, connection) in [
+        ("silent", &mut silent),
+        ("partial", &mut partial),
+        ("idle", &mut idle),
+    ] {
+        let mut rest = Vec::new();
+        let closed =
+            tokio::time::timeout(Duration::from_secs(20), connection.read_to_end(&mut rest)).await;
+        assert!(closed.is_ok(), "the {what} connection was never closed");
+    }
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(15), "{took:?}");
+    // Meanwhile the edge answered everyone else, and the stream is still open.
+    assert_eq!(edge.ready_status().await, StatusCode::OK);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    control_plane.toggle("production", true).await;
+    let patch = tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .expect("the stream outlived the header timeout");
+    assert!(patch.is_some_and(|chunk| chunk.is_ok()));
+}

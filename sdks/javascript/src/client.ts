@@ -333,6 +333,11 @@ export class Togglerino {
       return false;
     }
     if (event.event === "flags") {
+      if (typeof body.flags !== "object" || body.flags === null) {
+        // Never wipe what is served over an event that does not say what to serve.
+        this.fail(new TogglerinoError("the edge sent a flags event without flags", "invalid_response"));
+        return false;
+      }
       this.lastEventId = event.id;
       this.error = null;
       this.replaceAll(answers(body.flags), generation, true);

@@ -113,6 +113,22 @@ describe("Togglerino", () => {
     expect(seen.changes.at(-1)).toEqual(["a"]);
   });
 
+  it("keeps its values over malformed events", async () => {
+    const c = client();
+    const seen = record(c);
+    void c.initialize();
+    await flush();
+    edge.last.flags({ dark: flag(true) }, 1);
+    await flush();
+    edge.last.raw("event: flags\ndata: {not json\n\n");
+    edge.last.raw('event: flags\ndata: {"revision": 2}\n\n');
+    edge.last.raw('event: patch\ndata: {"flags": {"dark": "not details"}}\n\n');
+    await flush();
+    expect(c.getBool("dark", false)).toBe(true);
+    expect(seen.errors.map((e) => e.code)).toEqual(["invalid_response", "invalid_response"]);
+    expect(c.status).toBe("streaming");
+  });
+
   it("never hangs: initialize settles after timeoutMs with defaults and an error", async () => {
     edge.down = true;
     const c = client({ timeoutMs: 2_000 });

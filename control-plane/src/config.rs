@@ -17,6 +17,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once at start: the size of the larger variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Apply pending migrations, then serve the API and dashboard (the default).
@@ -75,6 +77,10 @@ pub struct ServeConfig {
         value_parser = parse_network
     )]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// A token Prometheus must present (`Authorization: Bearer …`) to read /metrics.
+    /// Without it, /metrics is open to anyone who reaches the control plane.
+    #[arg(long, env = "TOGGLERINO_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<Secret>,
     /// The token that setting up a new instance from another machine requires (setup
     /// from this machine needs none). Without it, one is generated and printed to the
     /// log at start while no admin exists, so whoever reaches a new instance first

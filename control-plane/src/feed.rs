@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use prometheus_client::metrics::counter::Counter;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio::sync::broadcast;
@@ -30,6 +31,8 @@ pub enum FeedEvent {
 #[derive(Clone)]
 pub struct Feed {
     sender: broadcast::Sender<FeedEvent>,
+    /// Changes heard from the database and passed on to the streams.
+    pub changes: Counter,
 }
 
 impl Default for Feed {
@@ -38,6 +41,7 @@ impl Default for Feed {
         // catches up from the table instead of losing changes.
         Feed {
             sender: broadcast::channel(1024).0,
+            changes: Counter::default(),
         }
     }
 }
@@ -47,13 +51,19 @@ impl Feed {
         self.sender.subscribe()
     }
 
+    /// Streams following the feed now: the edges connected to this replica.
+    pub fn subscribers(&self) -> usize {
+        self.sender.receiver_count()
+    }
+
     /// Listens on the database for as long as the process runs, reconnecting after
     /// failures.
     pub fn spawn_listener(&self, db: PgPool) {
         let sender = self.sender.clone();
+        let changes = self.changes.clone();
         tokio::spawn(async move {
             loop {
-                if let Err(error) = listen(&db, &sender).await {
+                if let Err(error) = listen(&db, &sender, &changes).await {
                     tracing::warn!(%error, "change feed listener failed; retrying");
                 }
                 let _ = sender.send(FeedEvent::Resync);
@@ -63,7 +73,11 @@ impl Feed {
     }
 }
 
-async fn listen(db: &PgPool, sender: &broadcast::Sender<FeedEvent>) -> sqlx::Result<()> {
+async fn listen(
+    db: &PgPool,
+    sender: &broadcast::Sender<FeedEvent>,
+    changes: &Counter,
+) -> sqlx::Result<()> {
     let mut listener = PgListener::connect_with(db).await?;
     listener.listen(CHANNEL).await?;
     // Changes committed before LISTEN took effect are covered by the resync that
@@ -81,6 +95,7 @@ async fn listen(db: &PgPool, sender: &broadcast::Sender<FeedEvent>) -> sqlx::Res
             let full = rows.len() as i64 == BATCH;
             for row in rows {
                 last = row.seq;
+                changes.inc();
                 let _ = sender.send(FeedEvent::Change {
                     seq: row.seq,
                     delta: row.delta.into(),

@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 pub mod feed;
 pub mod housekeeping;
+pub mod metrics;
 pub mod routes;
 pub mod snapshot_cache;
 pub mod state;
@@ -45,8 +46,13 @@ pub fn app(state: AppState) -> Router {
                 async move { axum::Json(openapi) }
             }),
         )
+        .route("/metrics", get(metrics::scrape))
         .fallback(dashboard::fallback)
         .method_not_allowed_fallback(routes::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(
             |mut response: Response| async {

@@ -45,6 +45,9 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             .edge_token
             .map(|token| togglerino_control_plane::auth::secrets::hash(&token.0)),
         setup_token_hash: None,
+        metrics_token_hash: config
+            .metrics_token
+            .map(|token| togglerino_control_plane::auth::secrets::hash(&token.0)),
         trusted_proxies: config.trusted_proxies,
     };
     if let (Some(email), Some(password)) = (&config.admin_email, &config.admin_password) {

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use togglerino_shared::http::Served;
 use togglerino_shared::model::Snapshot;
 use tokio::sync::OnceCell;
@@ -17,10 +18,21 @@ struct Slot {
     built: OnceCell<Arc<(u64, Served)>>,
 }
 
-#[derive(Default)]
 pub struct SnapshotCache {
     // Locked only to find or replace a slot, never while building.
     slots: Mutex<HashMap<Uuid, Arc<Slot>>>,
+    /// How long each build took, read from the database and serialized.
+    pub builds: Histogram,
+}
+
+impl Default for SnapshotCache {
+    fn default() -> SnapshotCache {
+        SnapshotCache {
+            slots: Mutex::default(),
+            // 1 ms to about 16 s.
+            builds: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
+        }
+    }
 }
 
 impl SnapshotCache {
@@ -51,8 +63,11 @@ impl SnapshotCache {
         let cached = slot
             .built
             .get_or_try_init(|| async {
+                let started = std::time::Instant::now();
                 let snapshot = build().await?;
-                Ok(Arc::new((snapshot.revision, Served::of(&snapshot))))
+                let served = Served::of(&snapshot);
+                self.builds.observe(started.elapsed().as_secs_f64());
+                Ok(Arc::new((snapshot.revision, served)))
             })
             .await?;
         Ok(Arc::clone(cached))

@@ -4,6 +4,7 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 
 use crate::feed::Feed;
+use crate::metrics::Metrics;
 use crate::snapshot_cache::SnapshotCache;
 
 use crate::auth::rate_limit::LoginLimiter;
@@ -16,6 +17,7 @@ pub struct AppState {
     pub login_limiter: Arc<LoginLimiter>,
     pub feed: Feed,
     pub snapshots: Arc<SnapshotCache>,
+    pub metrics: Arc<Metrics>,
     /// Flips to true when the server begins to shut down; long-lived streams end then.
     pub closing: watch::Receiver<bool>,
     closer: Arc<watch::Sender<bool>>,
@@ -30,6 +32,8 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     /// SHA-256 of the pre-shared edge token, if one is configured.
     pub edge_token_hash: Option<Vec<u8>>,
+    /// SHA-256 of the token `/metrics` requires, if one is configured.
+    pub metrics_token_hash: Option<Vec<u8>>,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// SHA-256 of the token that setup from another machine requires; with none, only
@@ -40,12 +44,16 @@ pub struct Settings {
 impl AppState {
     pub fn new(db: PgPool, settings: Settings) -> AppState {
         let (closer, closing) = watch::channel(false);
+        let feed = Feed::default();
+        let snapshots = Arc::new(SnapshotCache::default());
+        let metrics = Arc::new(Metrics::new(feed.changes.clone(), snapshots.builds.clone()));
         AppState {
             db,
             settings: Arc::new(settings),
             login_limiter: Arc::new(LoginLimiter::default()),
-            feed: Feed::default(),
-            snapshots: Arc::new(SnapshotCache::default()),
+            feed,
+            snapshots,
+            metrics,
             closing,
             closer: Arc::new(closer),
         }

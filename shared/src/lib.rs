@@ -38,6 +38,8 @@
 
 pub mod engine;
 pub mod http;
+#[cfg(feature = "process")]
+pub mod http_metrics;
 pub mod model;
 #[cfg(feature = "process")]
 pub mod process;

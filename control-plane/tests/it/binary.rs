@@ -70,6 +70,8 @@ fn every_option_is_documented_with_its_variable() {
         "TOGGLERINO_ADMIN_PASSWORD",
         "--trusted-proxy",
         "TOGGLERINO_TRUSTED_PROXIES",
+        "--metrics-token",
+        "TOGGLERINO_METRICS_TOKEN",
     ] {
         assert!(help.contains(expected), "{expected} missing from:\n{help}");
     }

@@ -8,6 +8,7 @@ mod changes;
 mod dashboard;
 mod edge;
 mod flags;
+mod metrics;
 mod openapi;
 mod playground;
 mod projects;

@@ -330,6 +330,14 @@ test("admins manage the team and tokens, and every change is in the audit log", 
   assert.equal(projects.status, 200);
   await screenshot(page, "tokens");
 
+  // The whole audit log tells every project's story too, and filters it.
+  await page.goto(`${stack.cpUrl}/audit`);
+  await page.getByText("project.created").first().waitFor();
+  await page.getByLabel("Only action").fill("api_token.");
+  await page.getByRole("button", { name: "Filter" }).click();
+  await page.getByText("api_token.created").first().waitFor();
+  assert.equal(await page.getByText("project.created").count(), 0);
+
   // The flag's history shows its config changes with a diff.
   await page.goto(`${stack.cpUrl}/projects/shop/flags/new-checkout`);
   const history = page.getByRole("region", { name: "History" });

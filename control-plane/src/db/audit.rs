@@ -105,13 +105,25 @@ pub struct AuditRow {
     pub created_at: OffsetDateTime,
 }
 
-/// Filters for a page of the audit log, newest first.
+/// Filters for a page of the audit log, newest first. Every filter left `None` (or
+/// `false`) lets everything through.
+#[derive(Default)]
 pub struct Page<'a> {
-    /// `Some` for one project's log; `None` for the log of people and tokens.
+    /// One project that exists now.
     pub project_id: Option<Uuid>,
+    /// A project by key, deleted ones included (entries keep the key).
+    pub project_key: Option<&'a str>,
+    /// Only entries outside any project: people, tokens, settings.
+    pub outside_projects: bool,
     pub before: Option<i64>,
     pub limit: i64,
     pub flag: Option<&'a str>,
+    /// Part of the actor's name (an email or a token's name), any case.
+    pub actor: Option<&'a str>,
+    /// An action (`flag.updated`), or a family of them (`flag.`).
+    pub action: Option<&'a str>,
+    pub since: Option<OffsetDateTime>,
+    pub until: Option<OffsetDateTime>,
 }
 
 pub async fn page(db: impl PgExecutor<'_>, page: Page<'_>) -> sqlx::Result<Vec<AuditRow>> {
@@ -119,16 +131,27 @@ pub async fn page(db: impl PgExecutor<'_>, page: Page<'_>) -> sqlx::Result<Vec<A
         "SELECT id, project_key, environment_key, actor_type, actor_id, actor_name, action,
                 entity_type, entity_key, old_value, new_value, created_at
          FROM audit_log
-         WHERE project_id IS NOT DISTINCT FROM $1
-           AND ($1 IS NOT NULL OR project_key IS NULL)
-           AND ($2::bigint IS NULL OR id < $2)
-           AND ($3::text IS NULL OR (entity_type IN ('flag', 'flag_config') AND entity_key = $3))
+         WHERE ($1::uuid IS NULL OR project_id = $1)
+           AND ($2::text IS NULL OR project_key = $2)
+           AND (NOT $3 OR project_key IS NULL)
+           AND ($4::bigint IS NULL OR id < $4)
+           AND ($5::text IS NULL OR (entity_type IN ('flag', 'flag_config') AND entity_key = $5))
+           AND ($6::text IS NULL OR strpos(lower(actor_name), lower($6)) > 0)
+           AND ($7::text IS NULL OR action = $7 OR (right($7, 1) = '.' AND starts_with(action, $7)))
+           AND ($8::timestamptz IS NULL OR created_at >= $8)
+           AND ($9::timestamptz IS NULL OR created_at < $9)
          ORDER BY id DESC
-         LIMIT $4",
+         LIMIT $10",
     )
     .bind(page.project_id)
+    .bind(page.project_key)
+    .bind(page.outside_projects)
     .bind(page.before)
     .bind(page.flag)
+    .bind(page.actor)
+    .bind(page.action)
+    .bind(page.since)
+    .bind(page.until)
     .bind(page.limit)
     .fetch_all(db)
     .await

@@ -1,5 +1,5 @@
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 use sqlx::PgPool;
 
 use crate::projects::create_project;
@@ -45,10 +45,18 @@ async fn every_change_is_audited_with_old_and_new_values(db: PgPool) {
     assert_eq!(entries[1]["old_value"], json!(null));
     assert_eq!(entries[2]["actor_type"], "user");
 
-    // Project entries stay out of the people-and-tokens log.
+    // The whole log has them too; its people-and-tokens view does not.
     let (_, global) = admin.get("/api/v1/audit-log").await;
+    let actions: Vec<&str> = global["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(actions.contains(&"project.created") && actions.contains(&"user.created"));
+    let (_, instance) = admin.get("/api/v1/audit-log?scope=instance").await;
     assert!(
-        global["entries"]
+        instance["entries"]
             .as_array()
             .unwrap()
             .iter()
@@ -109,5 +117,103 @@ async fn the_audit_log_pages_newest_first_and_filters_by_flag(db: PgPool) {
         &admin.get("/api/v1/projects/shop/audit-log?limit=x").await,
         StatusCode::BAD_REQUEST,
         "invalid_query",
+    );
+}
+
+#[sqlx::test(migrator = "togglerino_control_plane::db::MIGRATOR")]
+async fn the_whole_log_filters_by_project_actor_action_and_time_and_keeps_deleted_projects(
+    db: PgPool,
+) {
+    let server = Server::start(db).await;
+    let admin = server.admin().await;
+    let before_all = time::OffsetDateTime::now_utc() - time::Duration::seconds(1);
+    create_project(&admin, "shop").await;
+    create_project(&admin, "blog").await;
+    let editor = server.user(&admin, "ed@example.com", "editor").await;
+    let (status, _) = editor
+        .post(
+            "/api/v1/projects/shop/flags",
+            json!({"key": "f", "name": "F", "type": "boolean", "default_value": false}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(
+        admin.delete("/api/v1/projects/shop").await.0,
+        StatusCode::NO_CONTENT
+    );
+    let actions = |log: &Value| -> Vec<String> {
+        log["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    // A deleted project's story, its deletion included.
+    let (status, shop) = admin.get("/api/v1/audit-log?project=shop").await;
+    assert_eq!(status, StatusCode::OK, "{shop}");
+    let shop_actions = actions(&shop);
+    for expected in ["project.deleted", "flag.created", "project.created"] {
+        assert!(
+            shop_actions.iter().any(|a| a == expected),
+            "{shop_actions:?}"
+        );
+    }
+    assert!(
+        shop["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["project_key"] == "shop")
+    );
+
+    let (_, by_editor) = admin.get("/api/v1/audit-log?actor=ED@EXAMPLE").await;
+    assert_eq!(actions(&by_editor), ["flag.created"]);
+    let (_, projects) = admin.get("/api/v1/audit-log?action=project.").await;
+    assert_eq!(
+        actions(&projects),
+        ["project.deleted", "project.created", "project.created"]
+    );
+    let (_, created) = admin
+        .get("/api/v1/audit-log?action=project.created&project=blog")
+        .await;
+    assert_eq!(actions(&created), ["project.created"]);
+
+    let since = before_all
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let (_, recent) = admin
+        .get(&format!(
+            "/api/v1/audit-log?since={}",
+            since.replace('+', "%2B")
+        ))
+        .await;
+    assert!(actions(&recent).len() >= 5, "{recent}");
+    let (_, none) = admin
+        .get(&format!(
+            "/api/v1/audit-log?until={}",
+            since.replace('+', "%2B")
+        ))
+        .await;
+    assert!(
+        actions(&none).iter().all(|a| a == "user.created"),
+        "only the admin's creation can predate the test's first step: {none}"
+    );
+    let bad = admin.get("/api/v1/audit-log?since=yesterday").await;
+    assert_eq!(bad.0, StatusCode::BAD_REQUEST);
+    // A project's own log is the same, filtered to it; the whole log's filters are not its own.
+    let (status, _) = admin
+        .get("/api/v1/projects/blog/audit-log?project=shop")
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (_, blog) = admin
+        .get("/api/v1/projects/blog/audit-log?action=project.")
+        .await;
+    assert_eq!(actions(&blog), ["project.created"]);
+    // Only admins read the whole log.
+    assert_eq!(
+        editor.get("/api/v1/audit-log").await.0,
+        StatusCode::FORBIDDEN
     );
 }

@@ -3,6 +3,7 @@
 //! test is the code that ships.
 
 pub mod auth;
+pub mod blocking;
 pub mod config;
 pub mod dashboard;
 pub mod db;

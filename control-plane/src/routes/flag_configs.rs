@@ -199,8 +199,12 @@ async fn write(
         .iter()
         .map(|s| s.to_model())
         .collect();
-    let view = EnvironmentView::from_shapes(shapes, &segments);
-    validate_flag_config(&target.flag.to_model(), &config, &view)?;
+    let flag = target.flag.to_model();
+    let config = crate::blocking::run(move || {
+        let view = EnvironmentView::from_shapes(shapes, &segments);
+        validate_flag_config(&flag, &config, &view).map(|()| config)
+    })
+    .await??;
 
     let updated = db::flag_configs::update(
         write.db(),

@@ -57,9 +57,16 @@ async fn evaluate(
         .await?;
     let snapshot = db::snapshots::environment(&mut tx, &project, &environment).await?;
     tx.commit().await?;
+    crate::blocking::run(move || explain(&snapshot, &body)).await?
+}
+
+fn explain(
+    snapshot: &togglerino_shared::model::Snapshot,
+    body: &PlaygroundIn,
+) -> ApiResult<axum::Json<PlaygroundOut>> {
     // Everything stored was validated when written, so this compiles; if it ever did
     // not, that is our fault, not the caller's.
-    let compiled = compile(&snapshot)
+    let compiled = compile(snapshot)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored config does not compile: {e}")))?;
     let keys: Vec<&str> = match &body.flag {
         Some(flag) => {

@@ -106,7 +106,8 @@ async fn create(
     ProjectPath(project): ProjectPath,
     Json(segment): Json<Segment>,
 ) -> ApiResult<(StatusCode, axum::Json<SegmentOut>)> {
-    validate_segment(&segment)?;
+    let segment =
+        crate::blocking::run(move || validate_segment(&segment).map(|()| segment)).await??;
     let mut write = Write::begin(&state).await?;
     check_environment_regexes(write.db(), &project, &segment).await?;
     let row = db::segments::insert(write.db(), project.id, &segment)
@@ -185,7 +186,7 @@ async fn update(
         excluded: body.excluded,
         conditions: body.conditions,
     };
-    validate_segment(&after)?;
+    let after = crate::blocking::run(move || validate_segment(&after).map(|()| after)).await??;
     let mut write = Write::begin(&state).await?;
     check_environment_regexes(write.db(), &project, &after).await?;
     let updated = db::segments::update(write.db(), row.id, &after).await?;

@@ -29,6 +29,7 @@ struct PageQuery {
     project: Option<String>,
     /// `instance`: only entries outside any project, about people and tokens (the
     /// whole log only).
+    #[param(inline)]
     scope: Option<Scope>,
     /// Entries per page, 1–200 (default 50).
     limit: Option<i64>,

@@ -33,12 +33,21 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(toggle))
 }
 
-/// A config write: the config and the version it was read at.
+/// A config write: the config's fields and the version it was read at. Spelled out
+/// rather than flattened: a flattened strict `FlagConfig` would document a body that
+/// forbids `version`.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)] // documents the body `replace` parses by hand
 struct ConfigIn {
-    #[serde(flatten)]
-    config: FlagConfig,
+    enabled: bool,
+    variants: Vec<togglerino_shared::model::Variant>,
+    /// The variant served when no targeting rule serves one.
+    default_variant: String,
+    #[serde(default)]
+    targeting_rules: Vec<togglerino_shared::model::Rule>,
+    #[serde(default)]
+    prerequisites: Vec<togglerino_shared::model::Prerequisite>,
     /// The version of the config you edited.
     version: i64,
 }
@@ -46,8 +55,14 @@ struct ConfigIn {
 /// A config with its concurrency version and last writer.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConfigOut {
-    #[serde(flatten)]
-    pub config: FlagConfig,
+    // The config's fields, spelled out: a flattened strict `FlagConfig` would document
+    // an answer that forbids `version`.
+    pub enabled: bool,
+    pub variants: Vec<togglerino_shared::model::Variant>,
+    /// The variant served when no targeting rule serves one.
+    pub default_variant: String,
+    pub targeting_rules: Vec<togglerino_shared::model::Rule>,
+    pub prerequisites: Vec<togglerino_shared::model::Prerequisite>,
     /// Send it back with the next write; a stale one gets 409.
     pub version: i64,
     #[serde(with = "time::serde::rfc3339")]
@@ -57,8 +72,19 @@ pub struct ConfigOut {
 
 impl From<ConfigRow> for ConfigOut {
     fn from(row: ConfigRow) -> ConfigOut {
+        let FlagConfig {
+            enabled,
+            variants,
+            default_variant,
+            targeting_rules,
+            prerequisites,
+        } = row.config.0;
         ConfigOut {
-            config: row.config.0,
+            enabled,
+            variants,
+            default_variant,
+            targeting_rules,
+            prerequisites,
             version: row.version,
             updated_at: row.updated_at,
             updated_by: row.updated_by,

@@ -47,8 +47,14 @@ impl FromRequestParts<AppState> for SegmentPath {
 #[derive(Serialize, ToSchema)]
 struct SegmentOut {
     id: Uuid,
-    #[serde(flatten)]
-    segment: Segment,
+    // The segment's fields, spelled out: a flattened strict `Segment` would document an
+    // answer that forbids `id`.
+    key: String,
+    name: String,
+    description: String,
+    included: Vec<String>,
+    excluded: Vec<String>,
+    conditions: Vec<togglerino_shared::model::Condition>,
     #[serde(with = "time::serde::rfc3339")]
     created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -57,9 +63,22 @@ struct SegmentOut {
 
 impl From<&SegmentRow> for SegmentOut {
     fn from(row: &SegmentRow) -> SegmentOut {
+        let Segment {
+            key,
+            name,
+            description,
+            included,
+            excluded,
+            conditions,
+        } = row.to_model();
         SegmentOut {
             id: row.id,
-            segment: row.to_model(),
+            key,
+            name,
+            description,
+            included,
+            excluded,
+            conditions,
             created_at: row.created_at,
             updated_at: row.updated_at,
         }

@@ -60,6 +60,9 @@ fn standard_reason(reason: Reason, has_rules: bool) -> &'static str {
 #[serde(rename_all = "camelCase")]
 struct Success<'a> {
     key: &'a str,
+    /// OFREP has no null value: a JSON flag serving `null` answers without a value,
+    /// which OFREP defines as "use the code default".
+    #[serde(skip_serializing_if = "Value::is_null")]
     value: &'a Value,
     variant: &'a str,
     reason: &'static str,
@@ -356,5 +359,30 @@ async fn next_refetch(mut f: Following) -> Option<(Result<Event, Infallible>, Fo
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_null_value_is_left_out_so_providers_use_the_code_default() {
+        let answer = |value: &Value| {
+            serde_json::to_value(Success {
+                key: "k",
+                value,
+                variant: "v",
+                reason: "STATIC",
+                metadata: SuccessMetadata {
+                    togglerino_reason: "DEFAULT",
+                    revision: 1,
+                },
+            })
+            .unwrap()
+        };
+        assert!(answer(&Value::Null).get("value").is_none());
+        assert_eq!(answer(&json!({"a": 1}))["value"], json!({"a": 1}));
+        assert_eq!(answer(&json!(false))["value"], json!(false));
     }
 }

@@ -81,6 +81,7 @@ struct SessionOut {
 async fn setup(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     Json(body): Json<SetupIn>,
 ) -> ApiResult<impl IntoResponse> {
@@ -89,6 +90,9 @@ async fn setup(
     if db::users::count(&state.db).await? > 0 {
         return Err(first_admin::setup_complete());
     }
+    // Throttled like sign-in, so the setup token cannot be guessed at speed.
+    let email = rate_limit::email_key(&body.email);
+    state.login_limiter.admit(client, &email)?;
     if !first_admin::is_local(peer, &headers) {
         first_admin::check_setup_token(&state, body.setup_token.as_deref())?;
     }

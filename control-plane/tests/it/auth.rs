@@ -114,6 +114,32 @@ async fn setup_from_another_machine_needs_the_setup_token(db: PgPool) {
 }
 
 #[sqlx::test(migrator = "togglerino_control_plane::db::MIGRATOR")]
+async fn guessing_the_setup_token_is_throttled(db: PgPool) {
+    let settings = togglerino_control_plane::Settings {
+        setup_token_hash: Some(togglerino_control_plane::auth::secrets::hash("tgs_real")),
+        ..Default::default()
+    };
+    let server = Server::start_with(db, settings).await;
+    let mut statuses = Vec::new();
+    for i in 0..22 {
+        let response = server
+            .anonymous()
+            .request(
+                Method::POST,
+                "/api/v1/auth/setup",
+                Some(json!({"email": "x@example.com", "password": "x-password", "setup_token": format!("tgs_guess{i}")})),
+            )
+            .header("x-forwarded-for", "203.0.113.9")
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status());
+    }
+    assert_eq!(statuses[..20], [StatusCode::FORBIDDEN; 20]);
+    assert_eq!(statuses[20..], [StatusCode::TOO_MANY_REQUESTS; 2]);
+}
+
+#[sqlx::test(migrator = "togglerino_control_plane::db::MIGRATOR")]
 async fn concurrent_setups_create_exactly_one_admin(db: PgPool) {
     let server = Server::start(db.clone()).await;
     let (a, b) = (server.anonymous(), server.anonymous());

@@ -3,7 +3,7 @@ import { defineConfig } from "vite";
 import react from "@vitejs/plugin-react";
 
 // `npm run dev` serves the dashboard with hot reload and sends API calls to a control
-// plane on :8080 (`scripts/run-control-plane`); the release build is embedded in it.
+// plane on :8080 (`deploy/local/up`); the release build is embedded in it.
 export default defineConfig({
   plugins: [react()],
   server: {

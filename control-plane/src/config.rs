@@ -25,6 +25,19 @@ pub enum Command {
     Serve(ServeConfig),
     /// Apply pending database migrations and exit.
     Migrate(DatabaseConfig),
+    /// Exit 0 when the control plane on this machine is ready (a container health
+    /// check without a shell or curl).
+    Health(HealthArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct HealthArgs {
+    /// The address the control plane listens on, as given to serve's --listen.
+    #[arg(long, env = "TOGGLERINO_LISTEN", default_value = "0.0.0.0:8080")]
+    pub listen: SocketAddr,
+    /// What to ask: /readyz (serving, with its database) or /healthz (the process is up).
+    #[arg(long, default_value = "/readyz")]
+    pub path: String,
 }
 
 #[derive(Clone, Args)]
@@ -91,7 +104,7 @@ pub struct ServeConfig {
     /// --admin-password), e.g. from a Kubernetes Secret; ignored once users exist.
     #[arg(long, env = "TOGGLERINO_ADMIN_EMAIL", requires = "admin_password")]
     pub admin_email: Option<String>,
-    /// The first admin's password (see --admin-password); at least 16 characters.
+    /// The first admin's password (with --admin-email); at least 16 characters.
     #[arg(
         long,
         env = "TOGGLERINO_ADMIN_PASSWORD",
@@ -150,7 +163,7 @@ fn with_default_command(mut args: Vec<OsString>) -> Vec<OsString> {
     let named = args.get(1).and_then(|a| a.to_str()).is_some_and(|first| {
         matches!(
             first,
-            "serve" | "migrate" | "help" | "-h" | "--help" | "-V" | "--version"
+            "serve" | "migrate" | "health" | "help" | "-h" | "--help" | "-V" | "--version"
         )
     });
     if !named {

@@ -4,23 +4,29 @@ use anyhow::Context;
 use togglerino_control_plane::auth::first_admin;
 use togglerino_control_plane::config::{Cli, Command, LogFormat, ServeConfig};
 use togglerino_control_plane::{AppState, Settings, db, run};
+use togglerino_shared::health_check;
 use togglerino_shared::process::{init_tracing, serve_until_signalled};
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let result = match Cli::parse_args().command {
-        Command::Serve(config) => serve(config).await,
-        Command::Migrate(config) => {
-            async {
-                init_tracing(false);
-                let pool = db::connect(&config.database_url).await?;
-                db::migrate(&pool).await?;
-                tracing::info!("migrations applied");
-                Ok(())
-            }
-            .await
-        }
-    };
+fn main() -> ExitCode {
+    match Cli::parse_args().command {
+        // Asked often by container runtimes: no server runtime for one question.
+        Command::Health(check) => health_check::run(check.listen, &check.path),
+        Command::Serve(config) => on_runtime(serve(config)),
+        Command::Migrate(config) => on_runtime(async {
+            init_tracing(false);
+            let pool = db::connect(&config.database_url).await?;
+            db::migrate(&pool).await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }),
+    }
+}
+
+/// Runs a command on the server runtime; its error, if any, is the process's last word.
+fn on_runtime(command: impl Future<Output = anyhow::Result<()>>) -> ExitCode {
+    let result = tokio::runtime::Runtime::new()
+        .map_err(anyhow::Error::from)
+        .and_then(|runtime| runtime.block_on(command));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -11,7 +11,9 @@ use clap::{Parser, ValueEnum};
 #[command(
     name = "togglerino-edge",
     version,
-    about = "Togglerino edge: evaluates flags from memory"
+    about = "Togglerino edge: evaluates flags from memory",
+    after_help = "`togglerino-edge health` exits 0 when the edge on this machine is ready \
+                  (a container health check); see `togglerino-edge health --help`."
 )]
 pub struct Config {
     /// Where snapshots come from: a control plane or another edge, e.g. http://togglerino:8080.
@@ -73,6 +75,23 @@ impl fmt::Debug for Config {
             )
             .finish()
     }
+}
+
+/// `togglerino-edge health`: asks the edge on this machine whether it is ready.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "togglerino-edge health",
+    bin_name = "togglerino-edge health",
+    about = "Exit 0 when the edge on this machine is ready (a container health check \
+             without a shell or curl)"
+)]
+pub struct HealthArgs {
+    /// The address the edge listens on, as given to --listen.
+    #[arg(long, env = "TOGGLERINO_LISTEN", default_value = "0.0.0.0:8090")]
+    pub listen: SocketAddr,
+    /// What to ask: /readyz (serving flags) or /healthz (the process is up).
+    #[arg(long, default_value = "/readyz")]
+    pub path: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -2,8 +2,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use togglerino_edge_proxy::config::{Config, LogFormat};
+use togglerino_edge_proxy::config::{Config, HealthArgs, LogFormat};
 use togglerino_edge_proxy::{AppState, run};
+use togglerino_shared::health_check;
 use togglerino_shared::process::{init_tracing, serve_until_signalled};
 
 // Thousands of long-lived connections, each with buffers of its own, fragment glibc's
@@ -13,9 +14,27 @@ use togglerino_shared::process::{init_tracing, serve_until_signalled};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    // `togglerino-edge health` comes first: it needs neither the serving options nor a
+    // server runtime (container runtimes ask it often).
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|first| first == "health")
+    {
+        let check = HealthArgs::parse_from(std::env::args_os().skip(1));
+        return health_check::run(check.listen, &check.path);
+    }
     let config = Config::parse();
+    match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime.block_on(main_async(config)),
+        Err(error) => {
+            eprintln!("togglerino-edge: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn main_async(config: Config) -> ExitCode {
     init_tracing(config.log_format == LogFormat::Json);
     match serve(config).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -37,6 +37,8 @@
 //! ```
 
 pub mod engine;
+#[cfg(feature = "process")]
+pub mod health_check;
 pub mod http;
 #[cfg(feature = "process")]
 pub mod http_metrics;

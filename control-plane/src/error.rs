@@ -52,9 +52,19 @@ pub enum ApiError {
          plane's log at start, unless TOGGLERINO_SETUP_TOKEN sets it"
     )]
     SetupTokenRequired,
+    /// PostgreSQL cannot be reached: nothing the client did, and nothing to log an id
+    /// for. Edges keep serving meanwhile.
+    #[error(
+        "the database is unreachable, so nothing can change right now (edges keep serving \
+         flags); retry in {DATABASE_RETRY_AFTER} seconds"
+    )]
+    DatabaseUnavailable,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
+
+/// What a client waits before trying again while PostgreSQL is unreachable.
+const DATABASE_RETRY_AFTER: u64 = 5;
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
@@ -95,6 +105,7 @@ impl ApiError {
                 StatusCode::TOO_MANY_REQUESTS
             }
             ApiError::SetupTokenRequired => StatusCode::FORBIDDEN,
+            ApiError::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -115,6 +126,7 @@ impl ApiError {
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Overloaded { .. } => "overloaded",
             ApiError::SetupTokenRequired => "setup_token_required",
+            ApiError::DatabaseUnavailable => "database_unavailable",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -124,6 +136,22 @@ impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> ApiError {
         ApiError::Internal(error.into())
     }
+}
+
+/// Whether a failure comes down to PostgreSQL being out of reach (down, restarting,
+/// failing over), wherever in the chain of causes the driver's error sits.
+fn database_unreachable(cause: &anyhow::Error) -> bool {
+    cause.chain().any(|error| {
+        matches!(
+            error.downcast_ref::<sqlx::Error>(),
+            Some(
+                sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::Io(_)
+                    | sqlx::Error::Tls(_)
+            )
+        )
+    })
 }
 
 impl From<ValidationErrors> for ApiError {
@@ -158,6 +186,19 @@ pub struct ErrorBody {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let this = match self {
+            ApiError::Internal(cause) if database_unreachable(&cause) => {
+                tracing::warn!(error = format!("{cause:#}"), "database unreachable");
+                ApiError::DatabaseUnavailable
+            }
+            other => other,
+        };
+        this.respond()
+    }
+}
+
+impl ApiError {
+    fn respond(self) -> Response {
         let status = self.status();
         let mut body = ErrorBody {
             code: self.code(),
@@ -187,7 +228,14 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let mut response = (status, axum::Json(ErrorOut { error: body })).into_response();
-        if let ApiError::RateLimited { retry_after } | ApiError::Overloaded { retry_after } = self {
+        let retry_after = match self {
+            ApiError::RateLimited { retry_after } | ApiError::Overloaded { retry_after } => {
+                Some(retry_after)
+            }
+            ApiError::DatabaseUnavailable => Some(DATABASE_RETRY_AFTER),
+            _ => None,
+        };
+        if let Some(retry_after) = retry_after {
             response.headers_mut().insert(
                 header::RETRY_AFTER,
                 HeaderValue::from_str(&retry_after.to_string()).expect("digits are a valid header"),
@@ -216,5 +264,26 @@ mod tests {
         let id = body["error"]["error_id"].as_str().unwrap();
         assert!(body["error"]["message"].as_str().unwrap().contains(id));
         assert!(!body.to_string().contains("secret_user"));
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_database_is_a_503_to_retry_not_an_internal_error() {
+        for cause in [
+            anyhow::Error::from(sqlx::Error::PoolTimedOut),
+            anyhow::Error::from(sqlx::Error::Io(
+                std::io::ErrorKind::ConnectionRefused.into(),
+            ))
+            .context("loading the flag"),
+        ] {
+            let response = ApiError::Internal(cause).into_response();
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(response.headers()[header::RETRY_AFTER], "5");
+            let body = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+            let body: Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(body["error"]["code"], "database_unavailable");
+        }
+        // A query the database refused is still ours to look into.
+        let response = ApiError::Internal(sqlx::Error::RowNotFound.into()).into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     }
 }

@@ -43,7 +43,7 @@ pub struct HealthArgs {
 #[derive(Clone, Args)]
 pub struct DatabaseConfig {
     /// PostgreSQL connection URL, e.g. postgres://togglerino:secret@db:5432/togglerino.
-    #[arg(long, env = "DATABASE_URL")]
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: String,
 }
 

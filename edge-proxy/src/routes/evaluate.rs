@@ -1,21 +1,21 @@
 //! The evaluation API: SDK keys in, flag values out, straight from memory.
 
+use std::io::Write;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
-use axum::http::header::{ETAG, IF_NONE_MATCH};
+use axum::http::header::{CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use serde::ser::SerializeMap;
-use serde::{Deserialize, Serialize, Serializer};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use togglerino_shared::EvaluationContext;
 use togglerino_shared::http::if_none_match;
 use togglerino_shared::validate::parse_json;
-use togglerino_shared::{Evaluation, EvaluationContext};
 
 use crate::AppState;
 use crate::error::EdgeError;
@@ -119,25 +119,6 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> 
     }
 }
 
-/// `{"<key>": {value, variant, reason}, …}` written straight from the evaluations.
-struct FlagMap<'a>(&'a [(&'a str, Evaluation<'a>)]);
-
-impl Serialize for FlagMap<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (key, evaluation) in self.0 {
-            map.serialize_entry(key, evaluation)?;
-        }
-        map.end()
-    }
-}
-
-#[derive(Serialize)]
-struct AllFlagsOut<'a> {
-    flags: FlagMap<'a>,
-    revision: u64,
-}
-
 fn with_revision(body: impl IntoResponse, revision: u64) -> Response {
     let mut response = body.into_response();
     response
@@ -172,13 +153,14 @@ async fn all_flags(
         response.headers_mut().insert(ETAG, etag_header);
         return Ok(response);
     }
-    let evaluations = snapshot.evaluate_all_for(&body.context, key.scope.kind);
-    state.metrics.evaluations.inc_by(evaluations.len() as u64);
-    let out = AllFlagsOut {
-        flags: FlagMap(&evaluations),
-        revision: snapshot.revision(),
-    };
-    let mut response = with_revision(axum::Json(out), snapshot.revision());
+    // `{"flags": {…}, "revision": N}`, written straight into the answer's buffer.
+    let mut out = Vec::new();
+    out.extend_from_slice(b"{\"flags\":");
+    let count = snapshot.write_all_json(&body.context, key.scope.kind, &mut out);
+    write!(out, ",\"revision\":{}}}", snapshot.revision()).expect("writing to memory cannot fail");
+    state.metrics.evaluations.inc_by(count as u64);
+    let json = HeaderValue::from_static("application/json");
+    let mut response = with_revision(([(CONTENT_TYPE, json)], out), snapshot.revision());
     response.headers_mut().insert(ETAG, etag_header);
     Ok(response)
 }

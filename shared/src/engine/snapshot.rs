@@ -12,6 +12,7 @@ use crate::model::{EvaluationContext, SdkKeyKind, Snapshot, sdk_key_hash};
 use crate::validate::{
     KeyKind, Problems, ValidationErrors, check_flag, prerequisite_order, validate_key,
 };
+use fixed::Fixed;
 
 /// An immutable, validated snapshot with everything pre-computed for evaluation:
 /// regexes compiled, segments resolved, flags indexed by key, prerequisites ordered.
@@ -26,6 +27,7 @@ pub struct CompiledSnapshot {
     index: HashMap<Box<str>, usize>,
     /// Every flag index, prerequisites before the flags that need them.
     order: Vec<usize>,
+    fixed: Fixed,
     sdk_keys: HashMap<[u8; 32], SdkKeyInfo>,
 }
 
@@ -150,6 +152,10 @@ pub fn compile(snapshot: &Snapshot) -> Result<CompiledSnapshot, ValidationErrors
         );
     }
 
+    if !problems.is_empty() {
+        return problems.finish_with(|| unreachable!());
+    }
+    let fixed = Fixed::find(&flags, &order);
     problems.finish_with(|| CompiledSnapshot {
         project: snapshot.project.clone(),
         environment: snapshot.environment.clone(),
@@ -157,6 +163,7 @@ pub fn compile(snapshot: &Snapshot) -> Result<CompiledSnapshot, ValidationErrors
         flags,
         index,
         order,
+        fixed,
         sdk_keys,
     })
 }
@@ -373,9 +380,57 @@ impl CompiledSnapshot {
     }
 }
 
+impl CompiledSnapshot {
+    /// Writes what [`evaluate_all_for`](Self::evaluate_all_for) returns as a JSON object
+    /// (`{"<key>": {"value", "variant", "reason"}, …}`, byte for byte what serializing
+    /// its answer gives) into `out`, and returns how many flags it holds. Flags no
+    /// context can change are copied in as serialized when the snapshot was compiled;
+    /// only the others are evaluated.
+    pub fn write_all_json(
+        &self,
+        context: &EvaluationContext,
+        kind: SdkKeyKind,
+        out: &mut Vec<u8>,
+    ) -> usize {
+        let fixed = &self.fixed;
+        let mut outcomes = fixed.outcomes.clone();
+        for &i in &fixed.dynamic_order {
+            let outcome =
+                self.flags[i].evaluate(context, |p| outcomes[p].and_then(Outcome::variant));
+            outcomes[i] = Some(outcome);
+        }
+        out.reserve(fixed.max_len);
+        out.push(b'{');
+        let mut count = 0;
+        for ((flag, json), (outcome, was_fixed)) in self
+            .flags
+            .iter()
+            .zip(&fixed.json)
+            .zip(outcomes.iter().zip(&fixed.outcomes))
+        {
+            if flag.archived || !visible(flag, kind) {
+                continue;
+            }
+            if count > 0 {
+                out.push(b',');
+            }
+            count += 1;
+            out.extend_from_slice(json.as_bytes());
+            if was_fixed.is_none() {
+                let outcome = outcome.expect("the order covers every flag");
+                serde_json::to_writer(&mut *out, &flag.evaluation(outcome))
+                    .expect("writing JSON to memory cannot fail");
+            }
+        }
+        out.push(b'}');
+        count
+    }
+}
+
 fn visible(flag: &CompiledFlag, kind: SdkKeyKind) -> bool {
     kind == SdkKeyKind::Server || flag.client_visible
 }
 
+mod fixed;
 #[cfg(test)]
 mod tests;

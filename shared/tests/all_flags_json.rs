@@ -1,0 +1,143 @@
+//! The all-flags fast path (`write_all_json`: fixed answers spliced in, the rest
+//! evaluated) writes exactly the JSON that serializing `evaluate_all_for` gives, for
+//! random snapshots (off, archived, hidden, ruled and rule-less flags, prerequisite
+//! chains, values of every type) and random contexts, for both kinds of SDK key.
+
+use proptest::prelude::*;
+use serde::Serialize;
+use serde::ser::SerializeMap;
+use serde_json::{Value, json};
+use togglerino_shared::model::SdkKeyKind;
+use togglerino_shared::{Evaluation, EvaluationContext, Snapshot, compile};
+
+struct Map<'a>(Vec<(&'a str, Evaluation<'a>)>);
+
+impl Serialize for Map<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, evaluation) in &self.0 {
+            map.serialize_entry(key, evaluation)?;
+        }
+        map.end()
+    }
+}
+
+/// One flag of the random snapshot: its settings, prerequisites on earlier flags only
+/// (so there is never a cycle), and values of several JSON types.
+#[derive(Debug, Clone)]
+struct FlagSpec {
+    enabled: bool,
+    archived: bool,
+    client_visible: bool,
+    rules: u8,
+    percentage: bool,
+    prerequisite: Option<(usize, bool)>,
+    values: u8,
+}
+
+fn flag_spec() -> impl Strategy<Value = FlagSpec> {
+    (
+        any::<bool>(),
+        prop::bool::weighted(0.15),
+        prop::bool::weighted(0.7),
+        0u8..3,
+        any::<bool>(),
+        prop::option::weighted(0.3, (0usize..64, any::<bool>())),
+        0u8..4,
+    )
+        .prop_map(
+            |(enabled, archived, client_visible, rules, percentage, prerequisite, values)| {
+                FlagSpec {
+                    enabled,
+                    archived,
+                    client_visible,
+                    rules,
+                    percentage,
+                    prerequisite,
+                    values,
+                }
+            },
+        )
+}
+
+fn flag_json(index: usize, spec: &FlagSpec) -> Value {
+    let key = format!("flag-{index:02}");
+    let (kind, on, off, default) = match spec.values {
+        0 => ("boolean", json!(true), json!(false), json!(false)),
+        1 => ("string", json!("blue \"sky\""), json!("red\n"), json!("")),
+        2 => ("number", json!(1.5), json!(-3), json!(0)),
+        _ => (
+            "json",
+            json!({"a": [1, null, "x"]}),
+            json!([]),
+            json!({"fallback": true}),
+        ),
+    };
+    let mut rules = Vec::new();
+    for r in 0..spec.rules {
+        rules.push(if spec.percentage && r == 0 {
+            json!({"percentage_rollout": 40.0, "variant": "on", "salt": format!("s{index}")})
+        } else {
+            json!({
+                "conditions": [{"attribute": "plan", "operator": "equals", "value": if r == 0 { "pro" } else { "free" }}],
+                "variant": if r == 0 { "on" } else { "off" }
+            })
+        });
+    }
+    let mut config = json!({
+        "enabled": spec.enabled,
+        "variants": [{"key": "on", "value": on}, {"key": "off", "value": off}],
+        "default_variant": "off",
+        "targeting_rules": rules,
+    });
+    if let Some((parent, wants_on)) = spec.prerequisite
+        && index > 0
+    {
+        config["prerequisites"] = json!([{
+            "flag": format!("flag-{:02}", parent % index),
+            "variant": if wants_on { "on" } else { "off" }
+        }]);
+    }
+    json!({
+        "flag": {
+            "key": key, "name": key, "type": kind, "default_value": default,
+            "archived": spec.archived, "client_visible": spec.client_visible
+        },
+        "config": config,
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn the_fast_path_writes_what_evaluate_all_serializes(
+        specs in prop::collection::vec(flag_spec(), 0..40),
+        users in prop::collection::vec(("[a-z0-9]{0,6}", prop::option::of(prop::sample::select(vec!["pro", "free", "team"]))), 1..6),
+    ) {
+        let flags: Vec<Value> = specs.iter().enumerate().map(|(i, s)| flag_json(i, s)).collect();
+        let snapshot: Snapshot = serde_json::from_value(json!({
+            "project": "p", "environment": "e", "revision": 3, "flags": flags
+        })).unwrap();
+        let compiled = match compile(&snapshot) {
+            Ok(compiled) => compiled,
+            Err(errors) => panic!("{errors}"),
+        };
+        for (user, plan) in users {
+            let mut context = EvaluationContext::new(user);
+            if let Some(plan) = plan {
+                context = context.with("plan", plan);
+            }
+            for kind in [SdkKeyKind::Server, SdkKeyKind::Client] {
+                let expected = serde_json::to_vec(&Map(compiled.evaluate_all_for(&context, kind))).unwrap();
+                let mut written = b"prefix".to_vec();
+                let count = compiled.write_all_json(&context, kind, &mut written);
+                prop_assert_eq!(
+                    String::from_utf8_lossy(&written[6..]),
+                    String::from_utf8_lossy(&expected)
+                );
+                prop_assert_eq!(count, compiled.evaluate_all_for(&context, kind).len());
+            }
+        }
+    }
+}

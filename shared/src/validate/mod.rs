@@ -30,17 +30,33 @@ const MAX_TAGS: usize = 50;
 /// Parses JSON into a model type, naming the path of the first problem
 /// (`targeting_rules[0].conditions[1].operator: unknown variant `foo`…`).
 pub fn parse_json<T: DeserializeOwned>(json: &[u8]) -> Result<T, ValidationError> {
+    // Tracking the path costs on every token; only a failed parse needs it, so the
+    // input is parsed again, tracked, to name where it went wrong.
+    if let Ok(value) = serde_json::from_slice(json) {
+        return Ok(value);
+    }
     let deserializer = &mut serde_json::Deserializer::from_slice(json);
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+    let parsed = serde_path_to_error::deserialize(&mut *deserializer).map_err(|error| {
         let field = error.path().to_string();
         let message = error.into_inner().to_string();
-        // serde_json appends " at line L column C", which means nothing in a form.
-        let message = match message.rfind(" at line ") {
-            Some(at) => message[..at].to_owned(),
-            None => message,
-        };
-        ValidationError::new(if field == "." { String::new() } else { field }, message)
-    })
+        ValidationError::new(
+            if field == "." { String::new() } else { field },
+            without_position(message),
+        )
+    })?;
+    // What the fast parse refused although the value itself parsed: anything after it.
+    deserializer
+        .end()
+        .map_err(|error| ValidationError::new("", without_position(error.to_string())))?;
+    Ok(parsed)
+}
+
+/// serde_json appends " at line L column C", which means nothing in a form.
+fn without_position(message: String) -> String {
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_owned(),
+        None => message,
+    }
 }
 
 /// [`parse_json`] for a value that is already parsed, such as part of a request body.

@@ -1,7 +1,7 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::model::{Snapshot, SnapshotFlag};
+use crate::model::{EvaluationContext, Snapshot, SnapshotFlag};
 
 fn flag(key: &str, flag_type: &str, default_value: Value) -> Flag {
     serde_json::from_value(
@@ -411,6 +411,9 @@ fn parse_errors_name_the_path() {
 
     let truncated = parse_json::<Flag>(b"{\"key\": ").unwrap_err();
     assert_eq!(truncated.field, "key");
+    let trailing = parse_json::<EvaluationContext>(b"{\"user_id\": \"u\"} {}").unwrap_err();
+    assert_eq!(trailing.to_string(), "trailing characters");
+    assert!(parse_json::<EvaluationContext>(b" {\"user_id\": \"u\"}\n").is_ok());
     let malformed = parse_json::<Flag>(b"nope").unwrap_err();
     assert_eq!(malformed.field, "");
     assert!(

@@ -1,5 +1,6 @@
-//! The all-flags fast path (`write_all_json`: fixed answers spliced in, the rest
-//! evaluated) writes exactly the JSON that serializing `evaluate_all_for` gives, for
+//! The fast paths (`write_all_json` and `write_json_for`: answers written when the
+//! snapshot was compiled, fixed ones not even evaluated) write exactly the JSON that
+//! serializing `evaluate_all_for` and `evaluate_for` gives, for
 //! random snapshots (off, archived, hidden, ruled and rule-less flags, prerequisite
 //! chains, values of every type) and random contexts, for both kinds of SDK key.
 
@@ -137,6 +138,16 @@ proptest! {
                     String::from_utf8_lossy(&expected)
                 );
                 prop_assert_eq!(count, compiled.evaluate_all_for(&context, kind).len());
+                for key in compiled.flag_keys() {
+                    let mut one = Vec::new();
+                    match compiled.evaluate_for(key, &context, kind) {
+                        Ok(evaluation) => {
+                            compiled.write_json_for(key, &context, kind, &mut one).unwrap();
+                            prop_assert_eq!(one, serde_json::to_vec(&evaluation).unwrap());
+                        }
+                        Err(_) => prop_assert!(compiled.write_json_for(key, &context, kind, &mut one).is_err()),
+                    }
+                }
             }
         }
     }

@@ -35,9 +35,7 @@ pub const REVISION_HEADER: HeaderName = HeaderName::from_static("x-togglerino-re
 /// The snapshot in service and the SDK key's scope, once the key is known to be valid.
 pub struct SdkKey {
     pub loaded: Arc<Loaded>,
-    pub scope: KeyScope,
-    /// The key as presented, for links that must carry it (OFREP event streams).
-    pub presented: String,
+    pub scope: Arc<KeyScope>,
 }
 
 impl FromRequestParts<AppState> for SdkKey {
@@ -50,12 +48,7 @@ impl FromRequestParts<AppState> for SdkKey {
             .key_scope(presented)
             .cloned()
             .ok_or(EdgeError::Unauthenticated)?;
-        let presented = presented.to_owned();
-        Ok(SdkKey {
-            loaded,
-            scope,
-            presented,
-        })
+        Ok(SdkKey { loaded, scope })
     }
 }
 
@@ -172,11 +165,16 @@ async fn one_flag(
     Body(body, _): Body<EvaluateIn>,
 ) -> Result<Response, EdgeError> {
     let snapshot = scoped(&key, &project, &env)?;
-    let evaluation = snapshot
-        .evaluate_for(&flag, &body.context, key.scope.kind)
+    let mut out = Vec::with_capacity(256);
+    snapshot
+        .write_json_for(&flag, &body.context, key.scope.kind, &mut out)
         .map_err(|_| EdgeError::FlagNotFound(flag.clone()))?;
     state.metrics.evaluations.inc();
-    Ok(with_revision(axum::Json(evaluation), snapshot.revision()))
+    let json = HeaderValue::from_static("application/json");
+    Ok(with_revision(
+        ([(CONTENT_TYPE, json)], out),
+        snapshot.revision(),
+    ))
 }
 
 /// The environment's snapshot, if the key belongs to it: a key is valid in exactly one

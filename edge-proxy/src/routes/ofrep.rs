@@ -23,7 +23,7 @@ use tokio::sync::watch;
 
 use crate::AppState;
 use crate::error::EdgeError;
-use crate::routes::evaluate::SdkKey;
+use crate::routes::evaluate::{SdkKey, key_from_headers};
 use crate::state::{EnvironmentWatch, Store};
 
 pub fn router() -> Router<AppState> {
@@ -221,7 +221,7 @@ async fn evaluate_flags(
             .collect(),
         event_streams: [EventStream {
             kind: "sse",
-            url: stream_url(&headers, &sdk_key.presented),
+            url: stream_url(&headers, key_from_headers(&headers).unwrap_or_default()),
             inactivity_delay_sec: INACTIVITY_DELAY_SEC,
         }],
         metadata: BulkMetadata {

@@ -21,7 +21,8 @@ pub use environment::Environment;
 #[derive(Default)]
 pub struct Loaded {
     environments: HashMap<String, HashMap<String, Arc<Environment>>>,
-    keys: HashMap<[u8; 32], KeyScope>,
+    /// Shared, so a request holds its key's scope without copying it.
+    keys: HashMap<[u8; 32], Arc<KeyScope>>,
 }
 
 /// Where an SDK key may be used.
@@ -50,7 +51,7 @@ impl Loaded {
                     environment: environment.name().to_owned(),
                     kind,
                 };
-                keys.insert(*hash, scope);
+                keys.insert(*hash, Arc::new(scope));
             }
         }
         Loaded {
@@ -93,12 +94,12 @@ impl Loaded {
     }
 
     /// The scope of a presented SDK key, if it is valid anywhere.
-    pub fn key_scope(&self, presented: &str) -> Option<&KeyScope> {
+    pub fn key_scope(&self, presented: &str) -> Option<&Arc<KeyScope>> {
         self.key_scope_by_hash(&sdk_key_hash(presented))
     }
 
     /// The scope of an SDK key known by its hash (streams keep only that).
-    pub fn key_scope_by_hash(&self, hash: &[u8; 32]) -> Option<&KeyScope> {
+    pub fn key_scope_by_hash(&self, hash: &[u8; 32]) -> Option<&Arc<KeyScope>> {
         self.keys.get(hash)
     }
 

@@ -12,7 +12,7 @@ use crate::model::{EvaluationContext, SdkKeyKind, Snapshot, sdk_key_hash};
 use crate::validate::{
     KeyKind, Problems, ValidationErrors, check_flag, prerequisite_order, validate_key,
 };
-use fixed::Fixed;
+use answers::Answers;
 
 /// An immutable, validated snapshot with everything pre-computed for evaluation:
 /// regexes compiled, segments resolved, flags indexed by key, prerequisites ordered.
@@ -27,7 +27,7 @@ pub struct CompiledSnapshot {
     index: HashMap<Box<str>, usize>,
     /// Every flag index, prerequisites before the flags that need them.
     order: Vec<usize>,
-    fixed: Fixed,
+    answers: Answers,
     sdk_keys: HashMap<[u8; 32], SdkKeyInfo>,
 }
 
@@ -155,7 +155,7 @@ pub fn compile(snapshot: &Snapshot) -> Result<CompiledSnapshot, ValidationErrors
     if !problems.is_empty() {
         return problems.finish_with(|| unreachable!());
     }
-    let fixed = Fixed::find(&flags, &order);
+    let answers = Answers::new(&flags, &order);
     problems.finish_with(|| CompiledSnapshot {
         project: snapshot.project.clone(),
         environment: snapshot.environment.clone(),
@@ -163,7 +163,7 @@ pub fn compile(snapshot: &Snapshot) -> Result<CompiledSnapshot, ValidationErrors
         flags,
         index,
         order,
-        fixed,
+        answers,
         sdk_keys,
     })
 }
@@ -254,18 +254,32 @@ impl CompiledSnapshot {
         context: &EvaluationContext,
         kind: SdkKeyKind,
     ) -> Result<Evaluation<'_>, EvaluationError> {
+        let (index, outcome) = self.outcome_for(key, context, kind)?;
+        Ok(self.flags[index].evaluation(outcome))
+    }
+
+    /// The flag's index and what it serves `context`, if a key of `kind` may see it.
+    fn outcome_for(
+        &self,
+        key: &str,
+        context: &EvaluationContext,
+        kind: SdkKeyKind,
+    ) -> Result<(usize, Outcome), EvaluationError> {
         let &index = self
             .index
             .get(key)
             .filter(|&&i| visible(&self.flags[i], kind))
             .ok_or_else(|| EvaluationError::FlagNotFound(key.to_owned()))?;
+        if let Some(outcome) = self.answers.fixed[index] {
+            return Ok((index, outcome));
+        }
         let flag = &self.flags[index];
-        let outcome = if flag.prerequisites.is_empty() || !flag.is_on() {
+        let outcome = if flag.prerequisites.is_empty() {
             flag.evaluate(context, |_| None)
         } else {
             self.evaluate_with_prerequisites(index, context)
         };
-        Ok(flag.evaluation(outcome))
+        Ok((index, outcome))
     }
 
     /// Evaluates the flag `key` and explains the result: prerequisites, and each rule's
@@ -383,31 +397,26 @@ impl CompiledSnapshot {
 impl CompiledSnapshot {
     /// Writes what [`evaluate_all_for`](Self::evaluate_all_for) returns as a JSON object
     /// (`{"<key>": {"value", "variant", "reason"}, …}`, byte for byte what serializing
-    /// its answer gives) into `out`, and returns how many flags it holds. Flags no
-    /// context can change are copied in as serialized when the snapshot was compiled;
-    /// only the others are evaluated.
+    /// its answer gives) into `out`, and returns how many flags it holds. Only flags a
+    /// context can change are evaluated, and nothing is serialized: every answer's JSON
+    /// was written when the snapshot was compiled.
     pub fn write_all_json(
         &self,
         context: &EvaluationContext,
         kind: SdkKeyKind,
         out: &mut Vec<u8>,
     ) -> usize {
-        let fixed = &self.fixed;
-        let mut outcomes = fixed.outcomes.clone();
-        for &i in &fixed.dynamic_order {
+        let answers = &self.answers;
+        let mut outcomes = answers.fixed.clone();
+        for &i in &answers.dynamic_order {
             let outcome =
                 self.flags[i].evaluate(context, |p| outcomes[p].and_then(Outcome::variant));
             outcomes[i] = Some(outcome);
         }
-        out.reserve(fixed.max_len);
+        out.reserve(answers.max_len);
         out.push(b'{');
         let mut count = 0;
-        for ((flag, json), (outcome, was_fixed)) in self
-            .flags
-            .iter()
-            .zip(&fixed.json)
-            .zip(outcomes.iter().zip(&fixed.outcomes))
-        {
+        for (i, (flag, outcome)) in self.flags.iter().zip(outcomes).enumerate() {
             if flag.archived || !visible(flag, kind) {
                 continue;
             }
@@ -415,15 +424,24 @@ impl CompiledSnapshot {
                 out.push(b',');
             }
             count += 1;
-            out.extend_from_slice(json.as_bytes());
-            if was_fixed.is_none() {
-                let outcome = outcome.expect("the order covers every flag");
-                serde_json::to_writer(&mut *out, &flag.evaluation(outcome))
-                    .expect("writing JSON to memory cannot fail");
-            }
+            answers.write_entry(i, outcome.expect("the order covers every flag"), out);
         }
         out.push(b'}');
         count
+    }
+
+    /// Writes what serializing [`evaluate_for`](Self::evaluate_for)'s answer gives
+    /// (`{"value", "variant", "reason"}`) into `out`, without serializing anything.
+    pub fn write_json_for(
+        &self,
+        key: &str,
+        context: &EvaluationContext,
+        kind: SdkKeyKind,
+        out: &mut Vec<u8>,
+    ) -> Result<(), EvaluationError> {
+        let (index, outcome) = self.outcome_for(key, context, kind)?;
+        self.answers.write_answer(index, outcome, out);
+        Ok(())
     }
 }
 
@@ -431,6 +449,6 @@ fn visible(flag: &CompiledFlag, kind: SdkKeyKind) -> bool {
     kind == SdkKeyKind::Server || flag.client_visible
 }
 
-mod fixed;
+mod answers;
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,7 @@
 """Creates the benchmark's data through the control plane's API: project `bench` with
 350 flags shaped like a real project (a third plain toggles, a third targeted, a third
-rolled out), an edge token and an SDK key. Prints `EDGE_TOKEN SDK_KEY`.
+rolled out; one in six with a regex, up to the 200 an environment may hold), an edge
+token and an SDK key. Prints `EDGE_TOKEN SDK_KEY`.
 
 Usage: python3 setup.py http://127.0.0.1:18080
 """
@@ -46,7 +47,11 @@ for i in range(FLAGS):
     elif kind == 4:
         rules = [{"percentage_rollout": 25, "variant": "on"}]
     else:
-        rules = [{"conditions": [{"attribute": "email", "operator": "matches", "value": f"^qa\\+{i}@"}], "variant": "on"},
+        # An environment holds at most 200 `matches` conditions; past that, the same
+        # test spelled without a regex.
+        test = ({"operator": "matches", "value": f"^qa\\+{i}@"} if i < 6 * 200
+                else {"operator": "starts_with", "value": f"qa+{i}@"})
+        rules = [{"conditions": [{"attribute": "email", **test}], "variant": "on"},
                  {"rollout": [{"variant": "on", "weight": 50}, {"variant": "off", "weight": 50}]}]
     call("PUT", f"/api/v1/projects/bench/flags/{key}/environments/production", {
         "enabled": i % 7 != 0,

@@ -9,7 +9,8 @@
 # is a 25 % rollout, so its answer depends on the user; it is toggled four times (off,
 # on, off, on) and each toggle is reported, then the median and worst p99.
 #
-# The load generator is bench/sse_load.rs, built as an example of the edge crate.
+# The load generator is bench/sse_load.rs, built as an example of the edge crate;
+# SPIN=1 (passed on to it) keeps it from sleeping between events while it measures.
 # Usage: bench/propagation.sh [clients, default 10000] [flags, default 350] [edges, default 1]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -13,6 +13,7 @@
 //! Usage: cargo run --release -p togglerino-edge-proxy --example sse-load --
 //!          CONTROL_PLANE_URL SDK_KEY CLIENTS CONTEXTS FLAG EDGE_URL [EDGE_URL...]
 //! Needs the control plane's admin credentials from setup.py (bench@example.com).
+//! SPIN=1 polls the sockets without sleeping while measuring (see docs/performance.md).
 
 use std::time::{Duration, Instant};
 
@@ -107,6 +108,16 @@ async fn run(
     // Let the edges settle after the connection storm before measuring.
     tokio::time::sleep(Duration::from_secs(2)).await;
 
+    // SPIN=1: keep this thread polling its sockets instead of sleeping in epoll while
+    // measuring. On loopback the edge's core pays for waking a sleeping reader, which
+    // clients on other machines never make it pay; this separates that cost out.
+    let spinner = (std::env::var("SPIN").as_deref() == Ok("1")).then(|| {
+        tokio::spawn(async {
+            loop {
+                tokio::task::yield_now().await;
+            }
+        })
+    });
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let mut p99s = Vec::new();
     for round in 1..=TOGGLES {
@@ -137,6 +148,9 @@ async fn run(
         p99s.push(quantile(0.99));
         // Let the streams settle before the next toggle.
         tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    if let Some(spinner) = spinner {
+        spinner.abort();
     }
     p99s.sort_by(f64::total_cmp);
     println!(

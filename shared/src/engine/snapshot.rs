@@ -376,12 +376,9 @@ impl CompiledSnapshot {
         context: &EvaluationContext,
         kind: SdkKeyKind,
     ) -> Vec<(&str, Evaluation<'_>)> {
-        let mut outcomes: Vec<Option<Outcome>> = vec![None; self.flags.len()];
-        for &i in &self.order {
-            let outcome =
-                self.flags[i].evaluate(context, |p| outcomes[p].and_then(Outcome::variant));
-            outcomes[i] = Some(outcome);
-        }
+        // Every flag evaluated, none taken as known: the reference the fast paths are
+        // tested against.
+        let outcomes = self.outcomes(context, vec![None; self.flags.len()], &self.order);
         self.flags
             .iter()
             .zip(outcomes)
@@ -395,6 +392,21 @@ impl CompiledSnapshot {
 }
 
 impl CompiledSnapshot {
+    /// `known` with the flags of `order` (each after its prerequisites) evaluated for
+    /// `context`.
+    fn outcomes(
+        &self,
+        context: &EvaluationContext,
+        mut known: Vec<Option<Outcome>>,
+        order: &[usize],
+    ) -> Vec<Option<Outcome>> {
+        for &i in order {
+            let outcome = self.flags[i].evaluate(context, |p| known[p].and_then(Outcome::variant));
+            known[i] = Some(outcome);
+        }
+        known
+    }
+
     /// Writes what [`evaluate_all_for`](Self::evaluate_all_for) returns as a JSON object
     /// (`{"<key>": {"value", "variant", "reason"}, …}`, byte for byte what serializing
     /// its answer gives) into `out`, and returns how many flags it holds. Only flags a
@@ -407,12 +419,7 @@ impl CompiledSnapshot {
         out: &mut Vec<u8>,
     ) -> usize {
         let answers = &self.answers;
-        let mut outcomes = answers.fixed.clone();
-        for &i in &answers.dynamic_order {
-            let outcome =
-                self.flags[i].evaluate(context, |p| outcomes[p].and_then(Outcome::variant));
-            outcomes[i] = Some(outcome);
-        }
+        let outcomes = self.outcomes(context, answers.fixed.clone(), &answers.dynamic_order);
         out.reserve(answers.max_len);
         out.push(b'{');
         let mut count = 0;

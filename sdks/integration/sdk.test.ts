@@ -96,7 +96,10 @@ describe("@togglerino/sdk with a real edge", () => {
       const changed = until<string[]>("the polled toggle", (done) => client.on("change", done), 10_000);
       await shop.toggle(true);
       expect(await changed).toEqual(["checkout"]);
+      // Back off, and seen off at the edge, before the next test reads the flag there.
+      const back = until<string[]>("the polled toggle back", (done) => client.on("change", done), 10_000);
       await shop.toggle(false);
+      expect(await back).toEqual(["checkout"]);
     } finally {
       client.close();
     }

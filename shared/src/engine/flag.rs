@@ -155,6 +155,58 @@ impl CompiledFlag {
         self.enabled && !self.archived
     }
 
+    /// The one answer this flag gives everyone, if it has one: `Some(None)` when off,
+    /// `Some(Some(variant))` when every rule that can be reached and the default serve
+    /// that variant. A rule without conditions that puts every bucket in one variant
+    /// (a 100 % rollout) counts as serving everyone, although a context without the
+    /// attribute it buckets by falls through to the default. Flags with prerequisites
+    /// may be switched off by them, so they have none.
+    pub(crate) fn only_answer(&self) -> Option<Option<usize>> {
+        if !self.is_on() {
+            return Some(None);
+        }
+        if !self.prerequisites.is_empty() {
+            return None;
+        }
+        let mut only: Option<usize> = None;
+        let mut one = |variant: usize| match only {
+            Some(seen) => seen == variant,
+            None => {
+                only = Some(variant);
+                true
+            }
+        };
+        for rule in &self.rules {
+            let served: Vec<usize> = match &rule.serve {
+                Serve::Variant(v) => vec![*v],
+                Serve::Percentage { buckets: 0, .. } => vec![],
+                Serve::Percentage { variant, .. } => vec![*variant],
+                Serve::Split(slices) => {
+                    let mut start = 0;
+                    let mut variants = Vec::new();
+                    for &(end, variant) in slices.iter() {
+                        if end > start {
+                            variants.push(variant);
+                        }
+                        start = end;
+                    }
+                    variants
+                }
+            };
+            if !served.iter().all(|&v| one(v)) {
+                return None;
+            }
+            let everyone = match &rule.serve {
+                Serve::Variant(_) | Serve::Split(_) => true,
+                Serve::Percentage { buckets, .. } => *buckets >= BUCKETS,
+            };
+            if rule.conditions.is_empty() && everyone && !served.is_empty() {
+                return Some(only);
+            }
+        }
+        one(self.default_variant).then_some(only)
+    }
+
     pub(crate) fn variant_index(&self, key: &str) -> Option<usize> {
         self.variants.iter().position(|v| v.key == key)
     }

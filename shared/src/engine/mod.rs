@@ -7,12 +7,14 @@ mod operand;
 mod result;
 mod segment;
 mod snapshot;
+mod tally;
 mod trace;
 
 pub use bucket::{BUCKETS, bucket};
 pub use operand::{MAX_REGEX_PATTERN_BYTES, REGEX_SIZE_LIMIT};
 pub use result::{Evaluation, EvaluationError, EvaluationResult, Reason};
 pub use snapshot::{CompiledSnapshot, SdkKeyInfo, compile};
+pub use tally::{MAX_SHARDS, Tally, TallyShard};
 pub use trace::{PrerequisiteTrace, RuleOutcome, RuleTrace, Trace};
 
 pub(crate) use condition::Segments;

@@ -7,6 +7,7 @@ use super::condition::Segments;
 use super::flag::{CompiledFlag, Outcome, ResolvedPrerequisite};
 use super::result::{Evaluation, EvaluationError};
 use super::segment::CompiledSegment;
+use super::tally::Tally;
 use super::trace::{PrerequisiteTrace, Trace};
 use crate::model::{EvaluationContext, SdkKeyKind, Snapshot, sdk_key_hash};
 use crate::validate::{
@@ -29,6 +30,9 @@ pub struct CompiledSnapshot {
     order: Vec<usize>,
     answers: Answers,
     sdk_keys: HashMap<[u8; 32], SdkKeyInfo>,
+    /// What the serving methods answered, counted; shared so that counts made by
+    /// requests still holding this version can be read after it is replaced.
+    tally: Arc<Tally>,
 }
 
 /// What the snapshot knows of a valid SDK key; its scope is the snapshot's project and
@@ -156,6 +160,7 @@ pub fn compile(snapshot: &Snapshot) -> Result<CompiledSnapshot, ValidationErrors
         return problems.finish_with(|| unreachable!());
     }
     let answers = Answers::new(&flags, &order);
+    let tally = Arc::new(Tally::new(&snapshot.project, &snapshot.environment, &flags));
     problems.finish_with(|| CompiledSnapshot {
         project: snapshot.project.clone(),
         environment: snapshot.environment.clone(),
@@ -165,6 +170,7 @@ pub fn compile(snapshot: &Snapshot) -> Result<CompiledSnapshot, ValidationErrors
         order,
         answers,
         sdk_keys,
+        tally,
     })
 }
 
@@ -255,6 +261,7 @@ impl CompiledSnapshot {
         kind: SdkKeyKind,
     ) -> Result<Evaluation<'_>, EvaluationError> {
         let (index, outcome) = self.outcome_for(key, context, kind)?;
+        self.tally.shard().count(index, outcome);
         Ok(self.flags[index].evaluation(outcome))
     }
 
@@ -285,15 +292,18 @@ impl CompiledSnapshot {
     /// Evaluates the flag `key` and explains the result: prerequisites, and each rule's
     /// conditions and bucket. For people (the dashboard's playground), not for serving.
     pub fn trace(&self, key: &str, context: &EvaluationContext) -> Result<Trace, EvaluationError> {
-        let evaluation = self.evaluate(key, context)?;
+        let uncounted = |key: &str| {
+            self.outcome_for(key, context, SdkKeyKind::Server)
+                .map(|(index, outcome)| self.flags[index].evaluation(outcome))
+        };
+        let evaluation = uncounted(key)?;
         let flag = &self.flags[self.index[key]];
         let prerequisites: Vec<PrerequisiteTrace> = flag
             .prerequisites
             .iter()
             .map(|p| {
                 let required = &self.flags[p.flag];
-                let served = self
-                    .evaluate(&required.key, context)
+                let served = uncounted(&required.key)
                     .expect("prerequisites are resolved when compiling")
                     .variant;
                 let required_variant = required.variants[p.variant].key.clone();
@@ -379,12 +389,15 @@ impl CompiledSnapshot {
         // Every flag evaluated, none taken as known: the reference the fast paths are
         // tested against.
         let outcomes = self.outcomes(context, vec![None; self.flags.len()], &self.order);
+        let tally = self.tally.shard();
         self.flags
             .iter()
             .zip(outcomes)
-            .filter(|(flag, _)| !flag.archived && visible(flag, kind))
-            .map(|(flag, outcome)| {
+            .enumerate()
+            .filter(|(_, (flag, _))| !flag.archived && visible(flag, kind))
+            .map(|(i, (flag, outcome))| {
                 let outcome = outcome.expect("the order covers every flag");
+                tally.count(i, outcome);
                 (flag.key.as_str(), flag.evaluation(outcome))
             })
             .collect()
@@ -422,6 +435,7 @@ impl CompiledSnapshot {
         let outcomes = self.outcomes(context, answers.fixed.clone(), &answers.dynamic_order);
         out.reserve(answers.max_len);
         out.push(b'{');
+        let tally = self.tally.shard();
         let mut count = 0;
         for (i, (flag, outcome)) in self.flags.iter().zip(outcomes).enumerate() {
             if flag.archived || !visible(flag, kind) {
@@ -431,7 +445,9 @@ impl CompiledSnapshot {
                 out.push(b',');
             }
             count += 1;
-            answers.write_entry(i, outcome.expect("the order covers every flag"), out);
+            let outcome = outcome.expect("the order covers every flag");
+            tally.count(i, outcome);
+            answers.write_entry(i, outcome, out);
         }
         out.push(b'}');
         count
@@ -447,8 +463,56 @@ impl CompiledSnapshot {
         out: &mut Vec<u8>,
     ) -> Result<(), EvaluationError> {
         let (index, outcome) = self.outcome_for(key, context, kind)?;
+        self.tally.shard().count(index, outcome);
         self.answers.write_answer(index, outcome, out);
         Ok(())
+    }
+
+    /// Every answer the serving methods (`evaluate*`, `write_*`) gave from this
+    /// version, counted.
+    pub fn tally(&self) -> &Arc<Tally> {
+        &self.tally
+    }
+
+    /// Adds `count` answers of flag `flag` that a client served itself (an SDK
+    /// reporting its reads): `variant` is the variant's key, `None` for the default
+    /// value when the flag is off. Returns false, counting nothing, when a key of `kind`
+    /// cannot see such a flag or variant, so reports never name what the snapshot does
+    /// not hold.
+    pub fn count_reported(
+        &self,
+        flag: &str,
+        variant: Option<&str>,
+        kind: SdkKeyKind,
+        count: u64,
+    ) -> bool {
+        let Some(&index) = self
+            .index
+            .get(flag)
+            .filter(|&&i| visible(&self.flags[i], kind))
+        else {
+            return false;
+        };
+        let outcome = match variant {
+            // The reason does not matter to the count.
+            Some(variant) => match self.flags[index].variant_index(variant) {
+                Some(v) => Outcome::Served(v, super::result::Reason::Default),
+                None => return false,
+            },
+            None => Outcome::Off(super::result::Reason::Disabled),
+        };
+        self.tally.shard().add(index, outcome, count);
+        true
+    }
+
+    /// What flag `key` serves when no context can change its answer: off (`Some(None)`,
+    /// its default value) or one variant (`Some(Some(key))`) for everyone. `None` when a
+    /// context, a prerequisite or a rollout can make a difference, or there is no such
+    /// flag.
+    pub fn constant_answer(&self, key: &str) -> Option<Option<&str>> {
+        let flag = &self.flags[*self.index.get(key)?];
+        let only = flag.only_answer()?;
+        Some(only.map(|v| flag.variants[v].key.as_str()))
     }
 }
 

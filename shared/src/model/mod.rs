@@ -8,6 +8,7 @@ mod flag;
 mod rule;
 mod segment;
 mod snapshot;
+mod usage;
 
 pub use context::EvaluationContext;
 pub use delta::{Change, Delta, Op};
@@ -17,6 +18,10 @@ pub use segment::Segment;
 pub use snapshot::{
     EnvironmentRevision, RevisionsEvent, SdkKey, SdkKeyKind, Snapshot, SnapshotFlag, sdk_key_hash,
     sdk_key_hash_hex, stream_events,
+};
+pub use usage::{
+    MAX_REPORT_COUNTS, MAX_SDK_COUNTS, SdkUsage, SdkUsageCount, UsageCount, UsageReport,
+    minute_of,
 };
 
 use serde::{Deserialize, Serialize};

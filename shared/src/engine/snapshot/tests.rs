@@ -480,3 +480,115 @@ fn sdk_keys_authenticate_by_hash() {
         ("shop", "production", 7)
     );
 }
+
+/// Every count the tally holds, drained, as `(flag, variant, count)` sorted.
+fn drained(s: &CompiledSnapshot) -> Vec<(String, Option<String>, u64)> {
+    let mut counts = Vec::new();
+    s.tally().drain(|flag, variant, count| {
+        counts.push((flag.to_owned(), variant.map(str::to_owned), count));
+    });
+    counts.sort();
+    counts
+}
+
+fn count(flag: &str, variant: Option<&str>, n: u64) -> (String, Option<String>, u64) {
+    (flag.to_owned(), variant.map(str::to_owned), n)
+}
+
+#[test]
+fn serving_counts_each_answer_once_and_a_drain_takes_the_counts() {
+    let mut hidden = boolean_flag("hidden", json!({}));
+    hidden["flag"]["client_visible"] = json!(false);
+    let s = snapshot(json!([
+        boolean_flag("vip", json!({"targeting_rules": [
+            {"conditions": [{"attribute": "plan", "operator": "equals", "value": "vip"}], "variant": "on"}
+        ]})),
+        boolean_flag("dark", json!({"enabled": false})),
+        hidden,
+    ]));
+    let vip = EvaluationContext::new("u1").with("plan", "vip");
+    let anyone = EvaluationContext::new("u2");
+    s.evaluate("vip", &vip).unwrap();
+    s.write_json_for("vip", &anyone, SdkKeyKind::Server, &mut Vec::new())
+        .unwrap();
+    // Client keys are served only what they can see.
+    s.write_all_json(&vip, SdkKeyKind::Client, &mut Vec::new());
+    s.evaluate_all_for(&anyone, SdkKeyKind::Server);
+    // Explaining a result (the playground) serves nothing.
+    s.trace("vip", &vip).unwrap();
+    assert!(s.evaluate("missing", &vip).is_err());
+    assert_eq!(
+        drained(&s),
+        vec![
+            count("dark", None, 2),
+            count("hidden", Some("off"), 1),
+            count("vip", Some("off"), 2),
+            count("vip", Some("on"), 2),
+        ]
+    );
+    assert_eq!(drained(&s), vec![], "a drain takes what it reports");
+}
+
+#[test]
+fn reported_reads_count_only_what_the_key_can_see() {
+    let mut hidden = boolean_flag("hidden", json!({}));
+    hidden["flag"]["client_visible"] = json!(false);
+    let s = snapshot(json!([boolean_flag("f", json!({})), hidden]));
+    assert!(s.count_reported("f", Some("on"), SdkKeyKind::Client, 5));
+    assert!(s.count_reported("f", None, SdkKeyKind::Client, 2));
+    assert!(!s.count_reported("f", Some("purple"), SdkKeyKind::Client, 1));
+    assert!(!s.count_reported("nope", Some("on"), SdkKeyKind::Server, 1));
+    assert!(!s.count_reported("hidden", Some("on"), SdkKeyKind::Client, 1));
+    assert!(s.count_reported("hidden", Some("on"), SdkKeyKind::Server, 1));
+    assert_eq!(
+        drained(&s),
+        vec![
+            count("f", None, 2),
+            count("f", Some("on"), 5),
+            count("hidden", Some("on"), 1)
+        ]
+    );
+}
+
+#[test]
+fn counts_from_many_threads_all_arrive() {
+    let s = snapshot(json!([boolean_flag("f", json!({}))]));
+    let anyone = EvaluationContext::new("u1");
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| {
+                for _ in 0..1000 {
+                    s.evaluate("f", &anyone).unwrap();
+                }
+            });
+        }
+    });
+    assert_eq!(drained(&s), vec![count("f", Some("off"), 8000)]);
+}
+
+#[test]
+fn a_constant_answer_is_found_whatever_the_rules_say() {
+    let when_vip = json!([{"attribute": "plan", "operator": "equals", "value": "vip"}]);
+    let s = snapshot(json!([
+        boolean_flag("plain", json!({})),
+        boolean_flag("dark", json!({"enabled": false, "targeting_rules": [{"variant": "on"}]})),
+        boolean_flag("targeted", json!({"targeting_rules": [{"conditions": when_vip, "variant": "on"}]})),
+        boolean_flag("same-anyway", json!({"targeting_rules": [{"conditions": when_vip, "variant": "off"}]})),
+        boolean_flag("rolled-out", json!({"targeting_rules": [{"percentage_rollout": 100, "variant": "on"}]})),
+        boolean_flag("half", json!({"targeting_rules": [{"percentage_rollout": 50, "variant": "on"}]})),
+        boolean_flag("everyone-first", json!({"targeting_rules": [
+            {"variant": "on"},
+            {"conditions": when_vip, "variant": "off"}
+        ]})),
+        boolean_flag("needs-plain", json!({"prerequisites": [{"flag": "plain", "variant": "off"}]})),
+    ]));
+    assert_eq!(s.constant_answer("plain"), Some(Some("off")));
+    assert_eq!(s.constant_answer("dark"), Some(None));
+    assert_eq!(s.constant_answer("targeted"), None);
+    assert_eq!(s.constant_answer("same-anyway"), Some(Some("off")));
+    assert_eq!(s.constant_answer("rolled-out"), Some(Some("on")));
+    assert_eq!(s.constant_answer("half"), None);
+    assert_eq!(s.constant_answer("everyone-first"), Some(Some("on")));
+    assert_eq!(s.constant_answer("needs-plain"), None);
+    assert_eq!(s.constant_answer("missing"), None);
+}

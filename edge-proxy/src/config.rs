@@ -50,6 +50,10 @@ pub struct Config {
     /// serve one application.
     #[arg(long, env = "TOGGLERINO_MAX_SSE_CLIENTS_PER_KEY")]
     pub max_sse_clients_per_key: Option<usize>,
+    /// How often evaluation counts go upstream (to the control plane's insights). On the
+    /// minute by default, so each report holds whole minutes.
+    #[arg(long, env = "TOGGLERINO_USAGE_INTERVAL", default_value = "60s", value_parser = parse_duration)]
+    pub usage_interval: Duration,
     /// Log line format.
     #[arg(long, env = "TOGGLERINO_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -69,6 +73,7 @@ impl fmt::Debug for Config {
             .field("poll_interval", &self.poll_interval)
             .field("cors_origins", &self.cors_origins)
             .field("max_sse_clients", &self.max_sse_clients)
+            .field("usage_interval", &self.usage_interval)
             .field(
                 "metrics_token",
                 &self.metrics_token.as_ref().map(|_| "<hidden>"),

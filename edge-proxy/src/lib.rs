@@ -12,6 +12,7 @@ pub mod slots;
 pub mod sse;
 pub mod state;
 pub mod sync;
+pub mod usage;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -34,6 +35,10 @@ use crate::sync::Syncer;
 pub struct AppState {
     pub store: Arc<Store>,
     pub syncer: Arc<Syncer>,
+    /// Evaluation counts on their way upstream.
+    pub usage: Arc<usage::Usage>,
+    /// How often counts are sent upstream.
+    pub usage_interval: std::time::Duration,
     pub cors_origins: Arc<Vec<String>>,
     /// The edge token, which downstream edges must present too.
     pub edge_token: Arc<str>,
@@ -61,9 +66,20 @@ impl AppState {
         ));
         let (closer, closing) = watch::channel(false);
         let syncer_failures = syncer.failures.clone();
+        let usage = Arc::new(usage::Usage::new(
+            &config.upstream_url,
+            &config.edge_token,
+            config.cache_dir.clone(),
+        ));
         AppState {
             store,
             syncer,
+            metrics: Arc::new(metrics::Metrics::new(
+                syncer_failures,
+                usage.dropped.clone(),
+            )),
+            usage,
+            usage_interval: config.usage_interval,
             cors_origins: Arc::new(config.cors_origins.clone()),
             edge_token: config.edge_token.as_str().into(),
             metrics_token: config.metrics_token.as_deref().map(Arc::from),
@@ -73,7 +89,6 @@ impl AppState {
                     .max_sse_clients_per_key
                     .unwrap_or(config.max_sse_clients.div_ceil(2)),
             ),
-            metrics: Arc::new(metrics::Metrics::new(syncer_failures)),
             closing,
             closer: Arc::new(closer),
         }
@@ -89,6 +104,7 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::chain::router())
         .merge(routes::ofrep::router())
         .merge(routes::stream::router())
+        .merge(routes::usage::router())
         .route("/metrics", axum::routing::get(metrics::scrape))
         .fallback(routes::unknown_route)
         .layer(axum::middleware::from_fn_with_state(
@@ -147,13 +163,23 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     state.syncer.restore();
+    state.usage.restore();
     let syncer = Arc::clone(&state.syncer);
     tokio::spawn(Arc::clone(&syncer).follow(state.closing.clone()));
     tokio::spawn(syncer.poll(poll_interval, state.closing.clone()));
+    tokio::spawn(Arc::clone(&state.usage).report(
+        Arc::clone(&state.store),
+        state.usage_interval,
+        state.closing.clone(),
+    ));
     let closer = Arc::clone(&state.closer);
+    let (usage, store) = (Arc::clone(&state.usage), Arc::clone(&state.store));
     // Streams never end by themselves; closing them lets shutdown finish.
-    togglerino_shared::process::serve(listener, app(state), shutdown, move || {
+    let served = togglerino_shared::process::serve(listener, app(state), shutdown, move || {
         let _ = closer.send(true);
     })
-    .await
+    .await;
+    // Every request is answered: what they served is counted, and goes upstream now.
+    usage.finish(&store).await;
+    served
 }

@@ -32,8 +32,9 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// `sync_failures` is the syncer's own counter, registered here too.
-    pub fn new(sync_failures: Counter) -> Metrics {
+    /// `sync_failures` and `usage_dropped` are counters of the syncer and of usage
+    /// reporting, registered here too.
+    pub fn new(sync_failures: Counter, usage_dropped: Counter) -> Metrics {
         let mut registry = Registry::with_prefix("togglerino_edge");
         let http = HttpMetrics::register(&mut registry);
         let evaluations = Counter::default();
@@ -60,6 +61,11 @@ impl Metrics {
             "sync_failures",
             "Failed attempts to pull a snapshot from upstream",
             sync_failures,
+        );
+        registry.register(
+            "usage_dropped",
+            "Evaluations counted but never reported upstream (the buffer overflowed while upstream was away, or upstream refused a report)",
+            usage_dropped,
         );
         Metrics {
             registry,

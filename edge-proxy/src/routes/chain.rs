@@ -7,21 +7,26 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::response::IntoResponse;
 use axum::response::Response;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::routing::get;
+use axum::routing::{get, post};
 use futures_util::Stream;
 use subtle::ConstantTimeEq;
-use togglerino_shared::model::{RevisionsEvent, stream_events};
+use togglerino_shared::model::{RevisionsEvent, UsageReport, stream_events};
+use togglerino_shared::validate::parse_json;
 use tokio::sync::{broadcast, watch};
 
 use crate::AppState;
 use crate::error::EdgeError;
 use crate::sync::Relayed;
+use crate::usage::Refused;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -31,6 +36,39 @@ pub fn router() -> Router<AppState> {
             get(environment),
         )
         .route("/api/v1/edge/stream", get(stream))
+        .route(
+            "/api/v1/edge/usage",
+            post(usage).layer(DefaultBodyLimit::max(MAX_USAGE_BYTES)),
+        )
+}
+
+/// A full report (`MAX_REPORT_COUNTS` counts) with long keys fits.
+const MAX_USAGE_BYTES: usize = 4 * 1024 * 1024;
+
+/// A downstream edge's evaluation counts, merged into this edge's own and sent on with
+/// them. A report sent again is acknowledged and not counted twice.
+async fn usage(
+    State(state): State<AppState>,
+    _: Downstream,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, EdgeError> {
+    let body = crate::routes::body_or_error(body, MAX_USAGE_BYTES)?;
+    let report: UsageReport = parse_json(&body).map_err(|e| EdgeError::BadRequest {
+        code: "invalid_usage",
+        message: e.message,
+        field: (!e.field.is_empty()).then_some(e.field),
+    })?;
+    report.check().map_err(|message| EdgeError::BadRequest {
+        code: "invalid_usage",
+        message,
+        field: None,
+    })?;
+    match state.usage.merge(report) {
+        Ok(accepted) => Ok(axum::Json(serde_json::json!({"accepted": accepted})).into_response()),
+        Err(Refused::Full) => Err(EdgeError::Unavailable(
+            "this edge holds as many unsent counts as it may; try again later",
+        )),
+    }
 }
 
 /// A downstream edge: it presents the same edge token this edge uses upstream, so a

@@ -12,6 +12,7 @@ use std::time::SystemTime;
 
 use arc_swap::ArcSwapOption;
 use togglerino_shared::CompiledSnapshot;
+use togglerino_shared::engine::Tally;
 use togglerino_shared::model::{EnvironmentRevision, SdkKeyKind, sdk_key_hash};
 use tokio::sync::watch;
 
@@ -142,6 +143,9 @@ pub struct Store {
     /// One channel per watched environment, woken only when that environment changes.
     /// Locked to add a watcher and to swap, never while serving.
     watchers: Mutex<HashMap<(String, String), EnvironmentSignal>>,
+    /// The evaluation counts of every version put in service and not yet drained for
+    /// the last time: a replaced version still counts what requests holding it serve.
+    tallies: Mutex<Vec<Arc<Tally>>>,
 }
 
 impl Default for Store {
@@ -152,6 +156,7 @@ impl Default for Store {
             confirmed_at: AtomicU64::new(0),
             generation: watch::channel(0).0,
             watchers: Mutex::default(),
+            tallies: Mutex::default(),
         }
     }
 }
@@ -173,6 +178,7 @@ impl Store {
     /// Serves environments restored from disk, written at `written` (the oldest of
     /// them): upstream has not confirmed them, so their age counts from then.
     pub fn restore(&self, environments: Vec<Arc<Environment>>, written: SystemTime) {
+        self.count(&environments);
         self.swap(|_| Loaded::of(environments));
         self.confirmed(written);
         self.ready.store(true, Ordering::Release);
@@ -180,7 +186,30 @@ impl Store {
 
     /// Puts one environment in service (new, or its next version).
     pub fn install(&self, environment: Arc<Environment>) {
+        self.count(std::slice::from_ref(&environment));
         self.swap(|current| current.with(environment));
+    }
+
+    fn count(&self, environments: &[Arc<Environment>]) {
+        let mut tallies = self.tallies.lock().expect("never poisoned");
+        tallies.extend(
+            environments
+                .iter()
+                .map(|e| Arc::clone(e.compiled().tally())),
+        );
+    }
+
+    /// Takes every evaluation counted since the last call, from the versions in service
+    /// and those replaced since; a replaced version nothing holds any more is drained
+    /// one last time and forgotten.
+    pub fn drain_counts(&self, mut each: impl FnMut(&Tally, &str, Option<&str>, u64)) {
+        let mut tallies = self.tallies.lock().expect("never poisoned");
+        tallies.retain(|tally| {
+            // Only this list holds it: nothing can count into it any more.
+            let last = Arc::strong_count(tally) == 1;
+            tally.drain(|flag, variant, count| each(tally, flag, variant, count));
+            !last
+        });
     }
 
     /// Takes one environment out of service.

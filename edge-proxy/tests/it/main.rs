@@ -9,4 +9,5 @@ mod ofrep;
 mod resilience;
 mod stream;
 mod support;
+mod usage;
 mod visibility;

@@ -151,6 +151,19 @@ impl ControlPlane {
     }
 }
 
+/// Shuts an edge down.
+pub struct Stopper {
+    stop: oneshot::Sender<()>,
+    running: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Stopper {
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        self.running.await.unwrap().unwrap();
+    }
+}
+
 /// An edge following `upstream`.
 pub struct Edge {
     pub address: SocketAddr,
@@ -163,6 +176,16 @@ impl Edge {
     }
 
     pub async fn start_with(upstream: &str, cache_dir: Option<PathBuf>, extra: &[&str]) -> Edge {
+        Edge::start_stoppable(upstream, cache_dir, extra).await.0
+    }
+
+    /// An edge, and what shuts it down as a signal would: `Stopper::stop` returns once
+    /// `run` has returned.
+    pub async fn start_stoppable(
+        upstream: &str,
+        cache_dir: Option<PathBuf>,
+        extra: &[&str],
+    ) -> (Edge, Stopper) {
         let mut args = vec![
             "togglerino-edge".to_owned(),
             "--upstream-url".into(),
@@ -180,16 +203,23 @@ impl Edge {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let state = togglerino_edge_proxy::AppState::new(&config);
-        tokio::spawn(togglerino_edge_proxy::run(
+        let (stop, stopped) = oneshot::channel::<()>();
+        let running = tokio::spawn(togglerino_edge_proxy::run(
             listener,
             state,
             config.poll_interval,
-            std::future::pending(),
+            async move {
+                if stopped.await.is_err() {
+                    // Dropped without a stop: run for as long as the test does.
+                    std::future::pending::<()>().await;
+                }
+            },
         ));
-        Edge {
+        let edge = Edge {
             address,
             http: reqwest::Client::new(),
-        }
+        };
+        (edge, Stopper { stop, running })
     }
 
     pub async fn ready_status(&self) -> StatusCode {

@@ -112,6 +112,17 @@ pub struct ServeConfig {
         requires = "admin_email"
     )]
     pub admin_password: Option<Secret>,
+    /// Days evaluation counts are kept per minute (the insights charts' finest
+    /// buckets).
+    #[arg(long, env = "TOGGLERINO_USAGE_MINUTE_DAYS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=90))]
+    pub usage_minute_days: u32,
+    /// Days evaluation counts are kept per hour.
+    #[arg(long, env = "TOGGLERINO_USAGE_HOUR_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub usage_hour_days: u32,
+    /// Days without a config change (for flags that give everyone one answer) or without
+    /// an evaluation that make a flag a candidate for removal.
+    #[arg(long, env = "TOGGLERINO_STALE_AFTER_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub stale_after_days: u32,
     /// Log line format.
     #[arg(long, env = "TOGGLERINO_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

@@ -10,6 +10,7 @@ use sqlx::PgPool;
 
 use crate::auth::rate_limit::LoginLimiter;
 use crate::db;
+use crate::state::Settings;
 
 /// How often the clean-up runs.
 const EVERY: Duration = Duration::from_secs(600);
@@ -18,8 +19,9 @@ const EVERY: Duration = Duration::from_secs(600);
 /// lacks instead.
 pub const CHANGE_RETENTION_HOURS: i32 = 24;
 
-/// Cleans up now and every [`EVERY`] for as long as the process runs.
-pub fn spawn(db: PgPool) {
+/// Cleans up now and every [`EVERY`] for as long as the process runs; evaluation counts
+/// are kept as long as `settings` say.
+pub fn spawn(db: PgPool, settings: Arc<Settings>) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(EVERY);
         loop {
@@ -29,6 +31,10 @@ pub fn spawn(db: PgPool) {
             }
             if let Err(error) = db::changes::prune(&db, CHANGE_RETENTION_HOURS).await {
                 tracing::warn!(%error, "cannot prune old changes");
+            }
+            let (minutes, hours) = (settings.usage_minute_days, settings.usage_hour_days);
+            if let Err(error) = db::usage::prune(&db, minutes, hours).await {
+                tracing::warn!(%error, "cannot prune old evaluation counts");
             }
         }
     });

@@ -113,7 +113,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     state.feed.spawn_listener(state.db.clone());
-    housekeeping::spawn(state.db.clone());
+    housekeeping::spawn(state.db.clone(), Arc::clone(&state.settings));
     housekeeping::prune_login_limiter(Arc::clone(&state.login_limiter));
     let closing = state.clone();
     // Edge streams never end by themselves; without closing them, shutdown would wait

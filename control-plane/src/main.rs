@@ -55,6 +55,9 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             .metrics_token
             .map(|token| togglerino_control_plane::auth::secrets::hash(&token.0)),
         trusted_proxies: config.trusted_proxies,
+        usage_minute_days: config.usage_minute_days,
+        usage_hour_days: config.usage_hour_days,
+        stale_after_days: config.stale_after_days,
     };
     if let (Some(email), Some(password)) = (&config.admin_email, &config.admin_password) {
         let state = AppState::new(pool.clone(), settings.clone());

@@ -24,7 +24,7 @@ pub struct AppState {
 }
 
 /// Runtime settings derived from the configuration.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     /// Mark cookies `Secure`.
     pub cookie_secure: bool,
@@ -39,6 +39,28 @@ pub struct Settings {
     /// SHA-256 of the token that setup from another machine requires; with none, only
     /// this machine can set the instance up.
     pub setup_token_hash: Option<Vec<u8>>,
+    /// Days evaluation counts are kept per minute.
+    pub usage_minute_days: u32,
+    /// Days evaluation counts are kept per hour.
+    pub usage_hour_days: u32,
+    /// Days without a config change or an evaluation that make a flag stale.
+    pub stale_after_days: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            cookie_secure: false,
+            cors_origins: Vec::new(),
+            edge_token_hash: None,
+            metrics_token_hash: None,
+            trusted_proxies: Vec::new(),
+            setup_token_hash: None,
+            usage_minute_days: 3,
+            usage_hour_days: 90,
+            stale_after_days: 30,
+        }
+    }
 }
 
 impl AppState {

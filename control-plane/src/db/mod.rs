@@ -13,6 +13,7 @@ pub mod sdk_keys;
 pub mod segments;
 pub mod sessions;
 pub mod snapshots;
+pub mod usage;
 pub mod users;
 
 use std::time::Duration;

@@ -12,7 +12,7 @@ use axum::response::Response;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use sqlx::PgPool;
-use togglerino_shared::model::{RevisionsEvent, stream_events};
+use togglerino_shared::model::{RevisionsEvent, UsageReport, stream_events};
 use tokio::sync::{broadcast, watch};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -20,6 +20,7 @@ use utoipa_axum::routes;
 use crate::auth::Edge;
 use crate::db;
 use crate::error::{ApiError, ApiResult, ErrorOut};
+use crate::extract::Json;
 use crate::feed::FeedEvent;
 use crate::state::AppState;
 
@@ -28,6 +29,38 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(revisions))
         .routes(routes!(environment))
         .routes(routes!(stream))
+        .routes(routes!(usage))
+}
+
+/// Evaluation counts from an edge (and the edges below it). Each report is taken once:
+/// one sent again, with an `(edge, seq)` already taken, is acknowledged with
+/// `accepted: false` and changes nothing.
+#[utoipa::path(post, path = "/edge/usage", tag = "edge", security(("edge_token" = [])),
+    request_body = UsageReport,
+    responses((status = 200, description = "Taken, or a repeat of one taken", body = UsageAccepted),
+        (status = 400, body = ErrorOut), (status = 401, body = ErrorOut), (status = 413, body = ErrorOut)))]
+async fn usage(
+    State(state): State<AppState>,
+    _: Edge,
+    Json(report): Json<UsageReport>,
+) -> ApiResult<axum::Json<UsageAccepted>> {
+    report.check().map_err(|message| ApiError::BadRequest {
+        code: "invalid_usage",
+        message,
+        field: None,
+    })?;
+    let oldest = time::OffsetDateTime::now_utc()
+        - time::Duration::days(i64::from(state.settings.usage_minute_days));
+    let mut tx = state.db.begin().await?;
+    let accepted = db::usage::take(&mut tx, &report, oldest).await?;
+    tx.commit().await?;
+    Ok(axum::Json(UsageAccepted { accepted }))
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct UsageAccepted {
+    /// False when this report was taken before.
+    accepted: bool,
 }
 
 /// How often an idle stream carries a comment, so proxies and edges see it alive.

@@ -11,6 +11,7 @@ pub mod environments;
 pub mod flag_configs;
 pub mod flags;
 pub mod health;
+pub mod insights;
 pub mod playground;
 pub mod projects;
 pub mod sdk_keys;
@@ -40,6 +41,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(playground::router())
         .merge(edge_tokens::router())
         .merge(edge::router())
+        .merge(insights::router())
 }
 
 #[derive(OpenApi)]

@@ -8,6 +8,7 @@ mod changes;
 mod dashboard;
 mod edge;
 mod flags;
+mod insights;
 mod metrics;
 mod openapi;
 mod playground;

@@ -20,8 +20,8 @@ pub use snapshot::{
     sdk_key_hash_hex, stream_events,
 };
 pub use usage::{
-    MAX_REPORT_COUNTS, MAX_SDK_COUNTS, SdkUsage, SdkUsageCount, UsageCount, UsageReport,
-    minute_of,
+    MAX_COUNT, MAX_REPORT_COUNTS, MAX_SDK_COUNT, MAX_SDK_COUNTS, SdkUsage, SdkUsageCount,
+    UsageCount, UsageReport, minute_of,
 };
 
 use serde::{Deserialize, Serialize};

@@ -55,9 +55,61 @@ pub struct SdkUsageCount {
 pub const MAX_REPORT_COUNTS: usize = 5_000;
 
 /// Most counts one SDK report may carry (one per flag and variant it read).
-pub const MAX_SDK_COUNTS: usize = 2_000;
+pub const MAX_SDK_COUNTS: usize = 1_000;
 
 /// The start of the minute holding `unix_seconds`.
 pub fn minute_of(unix_seconds: i64) -> i64 {
     unix_seconds - unix_seconds.rem_euclid(60)
+}
+
+/// The most one count may say: far beyond what one edge serves in a minute, and small
+/// enough that sums over years fit comfortably.
+pub const MAX_COUNT: u64 = 1 << 40;
+
+/// The most one SDK may report for one flag and answer at once.
+pub const MAX_SDK_COUNT: u64 = 1_000_000;
+
+impl UsageReport {
+    /// Whether upstream should take this report; the problem as a sentence if not.
+    pub fn check(&self) -> Result<(), String> {
+        if self.edge.is_empty() || self.edge.len() > 100 {
+            return Err("edge must be 1 to 100 characters".into());
+        }
+        if self.seq == 0 {
+            return Err("seq counts from 1".into());
+        }
+        if self.counts.len() > MAX_REPORT_COUNTS {
+            return Err(format!(
+                "a report carries at most {MAX_REPORT_COUNTS} counts"
+            ));
+        }
+        for (i, count) in self.counts.iter().enumerate() {
+            if count.minute.rem_euclid(60) != 0 {
+                return Err(format!("counts[{i}].minute must be a multiple of 60"));
+            }
+            if count.count == 0 || count.count > MAX_COUNT {
+                return Err(format!(
+                    "counts[{i}].count must be between 1 and {MAX_COUNT}"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl SdkUsage {
+    /// Whether an edge should take this report; the problem as a sentence if not.
+    pub fn check(&self) -> Result<(), String> {
+        if self.counts.len() > MAX_SDK_COUNTS {
+            return Err(format!("a report carries at most {MAX_SDK_COUNTS} counts"));
+        }
+        for (i, count) in self.counts.iter().enumerate() {
+            if count.count == 0 || count.count > MAX_SDK_COUNT {
+                return Err(format!(
+                    "counts[{i}].count must be between 1 and {MAX_SDK_COUNT}"
+                ));
+            }
+        }
+        Ok(())
+    }
 }

@@ -500,9 +500,12 @@ fn serving_counts_each_answer_once_and_a_drain_takes_the_counts() {
     let mut hidden = boolean_flag("hidden", json!({}));
     hidden["flag"]["client_visible"] = json!(false);
     let s = snapshot(json!([
-        boolean_flag("vip", json!({"targeting_rules": [
-            {"conditions": [{"attribute": "plan", "operator": "equals", "value": "vip"}], "variant": "on"}
-        ]})),
+        boolean_flag(
+            "vip",
+            json!({"targeting_rules": [
+                {"conditions": [{"attribute": "plan", "operator": "equals", "value": "vip"}], "variant": "on"}
+            ]})
+        ),
         boolean_flag("dark", json!({"enabled": false})),
         hidden,
     ]));
@@ -571,16 +574,37 @@ fn a_constant_answer_is_found_whatever_the_rules_say() {
     let when_vip = json!([{"attribute": "plan", "operator": "equals", "value": "vip"}]);
     let s = snapshot(json!([
         boolean_flag("plain", json!({})),
-        boolean_flag("dark", json!({"enabled": false, "targeting_rules": [{"variant": "on"}]})),
-        boolean_flag("targeted", json!({"targeting_rules": [{"conditions": when_vip, "variant": "on"}]})),
-        boolean_flag("same-anyway", json!({"targeting_rules": [{"conditions": when_vip, "variant": "off"}]})),
-        boolean_flag("rolled-out", json!({"targeting_rules": [{"percentage_rollout": 100, "variant": "on"}]})),
-        boolean_flag("half", json!({"targeting_rules": [{"percentage_rollout": 50, "variant": "on"}]})),
-        boolean_flag("everyone-first", json!({"targeting_rules": [
-            {"variant": "on"},
-            {"conditions": when_vip, "variant": "off"}
-        ]})),
-        boolean_flag("needs-plain", json!({"prerequisites": [{"flag": "plain", "variant": "off"}]})),
+        boolean_flag(
+            "dark",
+            json!({"enabled": false, "targeting_rules": [{"variant": "on"}]})
+        ),
+        boolean_flag(
+            "targeted",
+            json!({"targeting_rules": [{"conditions": when_vip, "variant": "on"}]})
+        ),
+        boolean_flag(
+            "same-anyway",
+            json!({"targeting_rules": [{"conditions": when_vip, "variant": "off"}]})
+        ),
+        boolean_flag(
+            "rolled-out",
+            json!({"targeting_rules": [{"percentage_rollout": 100, "variant": "on"}]})
+        ),
+        boolean_flag(
+            "half",
+            json!({"targeting_rules": [{"percentage_rollout": 50, "variant": "on"}]})
+        ),
+        boolean_flag(
+            "everyone-first",
+            json!({"targeting_rules": [
+                {"variant": "on"},
+                {"conditions": when_vip, "variant": "off"}
+            ]})
+        ),
+        boolean_flag(
+            "needs-plain",
+            json!({"prerequisites": [{"flag": "plain", "variant": "off"}]})
+        ),
     ]));
     assert_eq!(s.constant_answer("plain"), Some(Some("off")));
     assert_eq!(s.constant_answer("dark"), Some(None));

@@ -119,9 +119,17 @@ async fn flag_usage(
     Query(query): Query<UsageQuery>,
 ) -> ApiResult<axum::Json<UsageOut>> {
     let to = query.to.unwrap_or_else(OffsetDateTime::now_utc);
-    let from = query.from.unwrap_or(to - Duration::days(1));
+    let from = match query.from {
+        Some(from) => from,
+        None => to
+            .checked_sub(Duration::days(1))
+            .ok_or_else(|| bad_query("to", "to is too early"))?,
+    };
     if from >= to {
         return Err(bad_query("from", "from must be before to"));
+    }
+    if from.year() < 1970 {
+        return Err(bad_query("from", "from must be in 1970 or later"));
     }
     let step = query.step.unwrap_or(if to - from <= Duration::hours(6) {
         Step::Minute
@@ -268,6 +276,9 @@ async fn project_activity(
     let since = query
         .since
         .unwrap_or_else(|| OffsetDateTime::now_utc() - Duration::days(1));
+    if since.year() < 1970 {
+        return Err(bad_query("since", "since must be in 1970 or later"));
+    }
     let mut flags: BTreeMap<String, BTreeMap<String, FlagActivity>> = BTreeMap::new();
     for row in db::usage::activity(&state.db, project.id, None, since).await? {
         flags.entry(row.flag).or_default().insert(

@@ -4,6 +4,7 @@ import { canonicalJson } from "./context.js";
 import { Emitter } from "./emitter.js";
 import type { SseEvent } from "./sse.js";
 import { fetchFlags, followStream, isAbort, type Endpoint } from "./transport.js";
+import { DEFAULT_USAGE_INTERVAL_MS, UsageCounter } from "./usage.js";
 import {
   TogglerinoError,
   type EvaluationContext,
@@ -71,6 +72,7 @@ export class Togglerino {
   private readonly cache: FlagCache;
   private readonly emitter = new Emitter();
   private readonly bootstrap: Map<string, FlagDetails> | undefined;
+  private readonly usage: UsageCounter | null;
 
   private context: EvaluationContext;
   private values: Map<string, FlagDetails>;
@@ -111,6 +113,8 @@ export class Togglerino {
       `${options.project}:${options.environment}`,
       options.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS,
     );
+    this.usage =
+      options.sendUsage === false ? null : new UsageCounter(this.endpoint, options.usageIntervalMs ?? DEFAULT_USAGE_INTERVAL_MS);
     this.bootstrap = options.bootstrap ? answers(options.bootstrap) : undefined;
     this.values = new Map(this.bootstrap ?? answers(this.cache.load(this.context)));
     this.hasLiveValues = this.bootstrap !== undefined;
@@ -121,6 +125,7 @@ export class Togglerino {
     if (this.started) return this.started;
     if (this.closed) return (this.started = Promise.resolve());
     this.attachPage();
+    this.usage?.start();
     if (this.bootstrap) {
       this.emitter.emit("ready");
       this.started = Promise.resolve();
@@ -146,24 +151,31 @@ export class Togglerino {
     return answered;
   }
 
+  /** The flag's answer, counted as read for the edge's insights. */
+  private read(key: string): FlagDetails | undefined {
+    const details = this.values.get(key);
+    if (details && !this.closed) this.usage?.count(key, details.variant);
+    return details;
+  }
+
   getBool(key: string, defaultValue: boolean): boolean {
-    const value = this.values.get(key)?.value;
+    const value = this.read(key)?.value;
     return typeof value === "boolean" ? value : defaultValue;
   }
 
   getString(key: string, defaultValue: string): string {
-    const value = this.values.get(key)?.value;
+    const value = this.read(key)?.value;
     return typeof value === "string" ? value : defaultValue;
   }
 
   getNumber(key: string, defaultValue: number): number {
-    const value = this.values.get(key)?.value;
+    const value = this.read(key)?.value;
     return typeof value === "number" && Number.isFinite(value) ? value : defaultValue;
   }
 
   /** The flag's JSON value when it has the default's shape (array, object, or any value for a primitive default). */
   getJson<T>(key: string, defaultValue: T): T {
-    const value = this.values.get(key)?.value;
+    const value = this.read(key)?.value;
     if (value === undefined) return defaultValue;
     if (Array.isArray(defaultValue)) return Array.isArray(value) ? (value as T) : defaultValue;
     if (typeof defaultValue === "object" && defaultValue !== null) {
@@ -173,6 +185,11 @@ export class Togglerino {
   }
 
   getDetails(key: string): FlagDetails {
+    return this.read(key) ?? NOT_FOUND;
+  }
+
+  /** `getDetails` without counting a read: for frameworks that ask again and again while rendering once. */
+  peekDetails(key: string): FlagDetails {
     return this.values.get(key) ?? NOT_FOUND;
   }
 
@@ -218,6 +235,7 @@ export class Togglerino {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.usage?.stop();
     this.connection?.abort();
     this.connection = null;
     clearTimeout(this.hiddenTimer);
@@ -394,7 +412,7 @@ export class Togglerino {
 
   private announce(changed: string[]): void {
     if (changed.length === 0) return;
-    for (const key of changed) this.emitter.emit(`change:${key}`, this.getDetails(key));
+    for (const key of changed) this.emitter.emit(`change:${key}`, this.values.get(key) ?? NOT_FOUND);
     this.emitter.emit("change", changed);
   }
 

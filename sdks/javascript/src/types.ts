@@ -44,6 +44,10 @@ export interface TogglerinoOptions {
   storage?: StorageLike | null;
   /** How long cached values may be served; default 7 days. */
   cacheTtlMs?: number;
+  /** Count `get*` reads per flag and variant and send the counts to the edge, for the dashboard's insights (default). `false` sends nothing. */
+  sendUsage?: boolean;
+  /** How often read counts are sent; default a minute. Pages also send them when hidden. */
+  usageIntervalMs?: number;
 }
 
 /** What `error` listeners receive. */

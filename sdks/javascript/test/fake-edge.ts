@@ -51,6 +51,10 @@ export class FakeStream {
 export class FakeEdge {
   streams: FakeStream[] = [];
   evaluations: { context: EvaluationContext; ifNoneMatch: string | null }[] = [];
+  /** Read counts the SDK reported, as sent. */
+  usage: { url: string; counts: { flag: string; variant: string | null; count: number }[] }[] = [];
+  /** What the usage endpoint answers. */
+  usageStatus = 202;
   /** Nothing reachable: every fetch fails as a refused connection does. */
   down = false;
   /** Streams refused with this status while set (evaluations still answer). */
@@ -76,6 +80,14 @@ export class FakeEdge {
     if (signal?.aborted) throw new DOMException("aborted", "AbortError");
     if (this.down) throw new TypeError("fetch failed");
     const headers = new Headers(init.headers);
+    if (url.includes("/api/v1/usage/")) {
+      if (headers.get("authorization") !== "Bearer sdk_test" && !url.endsWith("?sdk_key=sdk_test")) {
+        return json(401, { error: { code: "unauthenticated", message: "unknown key" } });
+      }
+      const { counts } = JSON.parse(String(init.body)) as { counts: FakeEdge["usage"][number]["counts"] };
+      this.usage.push({ url, counts });
+      return json(this.usageStatus, { accepted: counts.length, ignored: 0 });
+    }
     if (headers.get("authorization") !== "Bearer sdk_test") return json(401, { error: { code: "unauthenticated", message: "unknown key" } });
     const { context } = JSON.parse(String(init.body)) as { context: EvaluationContext };
     if (url.includes("/api/v1/stream/")) {

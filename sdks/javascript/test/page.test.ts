@@ -98,4 +98,33 @@ describe("in a browser page", () => {
     await flush();
     expect(edge.streams.length).toBe(attempts + 1);
   });
+
+  it("sends what it read with a beacon when the page is hidden", async () => {
+    class RecordedBlob {
+      constructor(
+        readonly parts: string[],
+        readonly options: { type: string },
+      ) {}
+    }
+    vi.stubGlobal("Blob", RecordedBlob);
+    const beacons: { url: string; body: RecordedBlob }[] = [];
+    vi.stubGlobal("navigator", {
+      ...navigator,
+      sendBeacon: (url: string, body: RecordedBlob) => {
+        beacons.push({ url, body });
+        return true;
+      },
+    });
+    client.getBool("dark", false);
+    client.getBool("dark", false);
+    setVisibility("hidden");
+    expect(beacons.map((b) => b.url)).toEqual(["http://edge.test/api/v1/usage/shop/production?sdk_key=sdk_test"]);
+    expect(beacons[0]?.body.options.type).toBe("text/plain");
+    expect(JSON.parse(beacons[0]?.body.parts.join("") ?? "")).toEqual({
+      counts: [{ flag: "dark", variant: "on", count: 2 }],
+    });
+    // Counted once: the minute's report has nothing left to send.
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(edge.usage).toEqual([]);
+  });
 });

@@ -97,14 +97,17 @@ export function useFlagDetails(key: string): FlagDetails {
   const shared = useSharedContext();
   suspendUntilReady(shared);
   const { client, server } = shared;
-  return useSyncExternalStore(
+  const details = useSyncExternalStore(
     (changed) => {
       client.on(`change:${key}`, changed);
       return () => client.off(`change:${key}`, changed);
     },
-    () => client.getDetails(key),
+    // React asks for the snapshot several times per render: only the render counts as a read.
+    () => client.peekDetails(key),
     () => server.get(key) ?? NOT_FOUND,
   );
+  if (!isServer) client.getDetails(key);
+  return details;
 }
 
 type Widen<T> = T extends boolean ? boolean : T extends string ? string : T extends number ? number : T;

@@ -66,6 +66,9 @@ pub fn minute_of(unix_seconds: i64) -> i64 {
 /// enough that sums over years fit comfortably.
 pub const MAX_COUNT: u64 = 1 << 40;
 
+/// Minutes in reports fall in these years (2000 to 2200), in Unix seconds.
+const EPOCH_RANGE: std::ops::RangeInclusive<i64> = 946_684_800..=7_258_118_400;
+
 /// The most one SDK may report for one flag and answer at once.
 pub const MAX_SDK_COUNT: u64 = 1_000_000;
 
@@ -84,8 +87,10 @@ impl UsageReport {
             ));
         }
         for (i, count) in self.counts.iter().enumerate() {
-            if count.minute.rem_euclid(60) != 0 {
-                return Err(format!("counts[{i}].minute must be a multiple of 60"));
+            if count.minute.rem_euclid(60) != 0 || !EPOCH_RANGE.contains(&count.minute) {
+                return Err(format!(
+                    "counts[{i}].minute must be a multiple of 60 between years 2000 and 2200"
+                ));
             }
             if count.count == 0 || count.count > MAX_COUNT {
                 return Err(format!(

@@ -108,28 +108,28 @@ pub(super) async fn stale_flags(
         .map(|f| f.key.clone())
         .collect();
     // Per flag, per environment: its one answer, if it has one.
-    let answers: HashMap<String, Vec<(String, OneAnswer)>> =
-        blocking::run(move || {
-            let compiled: Vec<_> = snapshots
-                .iter()
-                .map(|s| (s.environment.clone(), togglerino_shared::compile(s)))
-                .collect();
-            keys.into_iter()
-                .map(|key| {
-                    let per_environment = compiled
-                        .iter()
-                        .map(|(environment, c)| {
-                            let answer = c.as_ref().ok().and_then(|c| {
-                                c.constant_answer(&key).map(|a| a.map(str::to_owned))
-                            });
-                            (environment.clone(), answer)
-                        })
-                        .collect();
-                    (key, per_environment)
-                })
-                .collect()
-        })
-        .await?;
+    let answers: HashMap<String, Vec<(String, OneAnswer)>> = blocking::run(move || {
+        let compiled: Vec<_> = snapshots
+            .iter()
+            .map(|s| (s.environment.clone(), togglerino_shared::compile(s)))
+            .collect();
+        keys.into_iter()
+            .map(|key| {
+                let per_environment = compiled
+                    .iter()
+                    .map(|(environment, c)| {
+                        let answer = c
+                            .as_ref()
+                            .ok()
+                            .and_then(|c| c.constant_answer(&key).map(|a| a.map(str::to_owned)));
+                        (environment.clone(), answer)
+                    })
+                    .collect();
+                (key, per_environment)
+            })
+            .collect()
+    })
+    .await?;
 
     let mut changed: HashMap<&str, OffsetDateTime> = HashMap::new();
     for (key, config) in &configs {

@@ -89,6 +89,10 @@ export async function startStack(name, { edgeArgs = [] } = {}) {
     async startEdge() {
       edge = await spawnEdge();
     },
+    /** Runs SQL on the stack's database: for what no API does, such as making data old. */
+    sql(query) {
+      execFileSync("psql", ["-h", "127.0.0.1", "-U", "postgres", "-d", database, "-qc", query], { stdio: "pipe" });
+    },
     async stop() {
       await stop(edge);
       await stop(controlPlane);

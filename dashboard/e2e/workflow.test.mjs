@@ -12,7 +12,8 @@ let stack;
 let browser;
 
 before(async () => {
-  stack = await startStack("workflow");
+  // Evaluation counts reach the dashboard within a second, not a minute.
+  stack = await startStack("workflow", { edgeArgs: ["--usage-interval", "1s"] });
   browser = await launchBrowser();
 });
 
@@ -404,5 +405,79 @@ test("a flag can be hidden from client keys, and says so", async () => {
   await page.getByRole("button", { name: "Show to client keys" }).waitFor();
   const flag = await api("GET", "/projects/shop/flags/pricing-engine");
   assert.equal(flag.body.client_visible, false);
+  await context.close();
+});
+
+test("a flag's evaluations show as a chart, the list shows activity, and stale flags are listed", async () => {
+  const api = await apiSession(stack.cpUrl, admin.email, admin.password);
+  assert.equal(
+    (await api("POST", "/projects/shop/flags", { key: "new-search", name: "New search", type: "boolean", default_value: false })).status,
+    201,
+  );
+  const path = "/projects/shop/flags/new-search/environments/production";
+  const current = await api("GET", path);
+  const configured = await api("PUT", path, {
+    enabled: true,
+    variants: current.body.variants,
+    default_variant: "off",
+    targeting_rules: [{ percentage_rollout: 30, variant: "on" }],
+    prerequisites: [],
+    version: current.body.version,
+  });
+  assert.equal(configured.status, 200, JSON.stringify(configured.body));
+  const key = await api("POST", "/projects/shop/environments/production/sdk-keys", { name: "search", kind: "server" });
+  const ask = (user) =>
+    fetch(`${stack.edgeUrl}/api/v1/evaluate/shop/production/new-search`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key.body.key}`, "content-type": "application/json" },
+      body: JSON.stringify({ context: { user_id: user } }),
+    }).then((r) => r.json());
+  await until(async () => (await ask("probe")).reason !== undefined && (await ask("probe")).reason !== "DISABLED", "the edge to serve the rule");
+  const users = Array.from({ length: 60 }, (_, i) => `shopper-${i}`);
+  for (const user of users) await ask(user);
+  const on = users.filter((u) => inRollout("new-search", u, 30)).length + (inRollout("new-search", "probe", 30) ? 2 : 0);
+  const total = users.length + 2;
+  // Both probes and sixty shoppers, as the edge reported them.
+  await until(async () => {
+    const usage = await api("GET", "/projects/shop/flags/new-search/usage?environment=production");
+    return usage.body.environments[0].total === total;
+  }, "the counts to reach the control plane");
+
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  await page.goto(`${stack.cpUrl}/projects/shop/flags/new-search?env=production`);
+  await page.getByLabel("Email").fill(admin.email);
+  await page.getByLabel("Password").fill(admin.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  const usage = page.getByRole("region", { name: "Evaluations in Production" });
+  await usage.getByText(`${total} evaluations in this range`).waitFor();
+  assert.match(await usage.getByTestId("last-evaluated").textContent(), /^Last evaluated (just now|1 minute ago)/);
+  const legend = usage.getByRole("list", { name: "Evaluations per variant" });
+  assert.equal(await legend.getByRole("listitem").filter({ hasText: /^on/ }).getByRole("strong").textContent(), String(on));
+  assert.equal(await legend.getByRole("listitem").filter({ hasText: /^off/ }).getByRole("strong").textContent(), String(total - on));
+  assert.match(await usage.getByRole("img").getAttribute("aria-label"), new RegExp(`^Evaluations per hour in Production: ${total} in all`));
+  await usage.getByLabel("Time range").selectOption("1h");
+  await usage.getByRole("img", { name: /^Evaluations per minute in Production/ }).waitFor();
+  await usage.scrollIntoViewIfNeeded();
+  await screenshot(page, "flag-insights");
+
+  // The list: this flag was evaluated; one made today and never asked was not.
+  await page.getByRole("link", { name: "shop" }).click();
+  await page.getByTestId("activity-new-search").getByText(new RegExp(`^${total} · `)).waitFor();
+  assert.equal(await page.getByTestId("activity-pricing-engine").textContent(), "—");
+
+  // A flag made and configured forty days ago, off everywhere and never evaluated.
+  stack.sql(`UPDATE flags SET created_at = now() - interval '40 days' WHERE key = 'pricing-engine';
+    UPDATE flag_configs SET updated_at = now() - interval '40 days'
+    WHERE flag_id = (SELECT id FROM flags WHERE key = 'pricing-engine')`);
+  await page.getByRole("link", { name: "Stale flags" }).click();
+  const table = page.getByRole("table", { name: "Stale flags" });
+  const row = table.getByRole("row").filter({ has: page.getByRole("link", { name: "Pricing engine" }) });
+  await row.getByText(/serves everyone one answer — its default value \(off\) in development/).waitFor();
+  await row.getByText("never evaluated, and made more than 30 days ago").waitFor();
+  assert.equal(await table.getByRole("link", { name: "New search" }).count(), 0, "evaluated and targeted: not stale");
+  await screenshot(page, "stale-flags");
+  await page.getByLabel("Days").selectOption("60");
+  await page.getByText("No stale flags: every flag changed or was evaluated in the last 60 days.").waitFor();
   await context.close();
 });

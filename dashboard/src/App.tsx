@@ -15,6 +15,7 @@ import { LoginPage } from "./pages/LoginPage";
 import { ProjectsPage } from "./pages/ProjectsPage";
 import { SegmentsPage } from "./pages/SegmentsPage";
 import { SetupPage } from "./pages/SetupPage";
+import { StaleFlagsPage } from "./pages/StaleFlagsPage";
 import { TeamPage } from "./pages/TeamPage";
 import { TokensPage } from "./pages/TokensPage";
 
@@ -52,6 +53,7 @@ export function App() {
           <Route path="projects/:project/environments" element={<EnvironmentsPage />} />
           <Route path="projects/:project/segments" element={<SegmentsPage />} />
           <Route path="projects/:project/audit" element={<ProjectAuditPage />} />
+          <Route path="projects/:project/stale-flags" element={<StaleFlagsPage />} />
           <Route path="team" element={<AdminOnly><TeamPage /></AdminOnly>} />
           <Route path="tokens" element={<AdminOnly><TokensPage /></AdminOnly>} />
           <Route path="audit" element={<AdminOnly><GlobalAuditPage /></AdminOnly>} />

@@ -74,3 +74,50 @@ export interface NewFlag {
 export interface ErrorBody {
   error: { code: string; message: string; field?: string; [extra: string]: unknown };
 }
+
+/** How many evaluations gave one answer; `variant` is null for the default value served while off. */
+export interface VariantCount {
+  variant: string | null;
+  count: number;
+}
+
+export interface UsageBucket {
+  start: string;
+  counts: VariantCount[];
+}
+
+export interface EnvironmentUsage {
+  environment: string;
+  total: number;
+  /** Most served first. */
+  variants: VariantCount[];
+  /** Buckets with evaluations only, oldest first. */
+  buckets: UsageBucket[];
+  last_evaluated_at: string | null;
+}
+
+export interface FlagUsage {
+  step: "minute" | "hour";
+  from: string;
+  to: string;
+  environments: EnvironmentUsage[];
+}
+
+/** Per flag key, per environment key: evaluations since `since`, and the last one. */
+export interface ProjectActivity {
+  since: string;
+  flags: Record<string, Record<string, { count: number; last_evaluated_at: string | null }>>;
+}
+
+export interface StaleFlag {
+  flag: string;
+  name: string;
+  reasons: { code: "one_answer" | "not_evaluated"; message: string }[];
+  config_changed_at: string;
+  last_evaluated_at: string | null;
+}
+
+export interface StaleFlags {
+  days: number;
+  flags: StaleFlag[];
+}

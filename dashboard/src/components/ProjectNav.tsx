@@ -14,6 +14,7 @@ export function ProjectNav({ projectKey, projectName }: { projectKey: string; pr
         <NavLink to={`${base}/flags`} end>
           Flags
         </NavLink>
+        <NavLink to={`${base}/stale-flags`}>Stale flags</NavLink>
         <NavLink to={`${base}/segments`}>Segments</NavLink>
         <NavLink to={`${base}/environments`}>Environments and SDK keys</NavLink>
         <NavLink to={`${base}/audit`}>Audit log</NavLink>

@@ -8,6 +8,7 @@ import { useAuth } from "../auth";
 import { AuditLog } from "../audit/AuditLog";
 import { diffJson } from "../audit/diff";
 import { Dialog, Failed, FormError, Loading, Switch, errorMessage, DialogActions } from "../components/ui";
+import { FlagUsage } from "../insights/FlagUsage";
 import type { ConfigOut, FlagConfig } from "../rules/model";
 import { totalWeight } from "../rules/model";
 import { Playground } from "../rules/Playground";
@@ -83,6 +84,7 @@ export function FlagDetailPage() {
           />
         </div>
       )}
+      {selected && <FlagUsage projectKey={projectKey} flagKey={flag.data.key} environment={selected} />}
       {selected && flag.data.environments[selected.key] && (
         <Playground
           key={selected.key}

@@ -3,11 +3,12 @@ import { Link, useParams, useSearchParams } from "react-router-dom";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 
 import { ApiError, api, seg } from "../api/client";
-import type { Environment, FlagSummary, Project } from "../api/types";
+import type { Environment, FlagSummary, Project, ProjectActivity } from "../api/types";
 import { useAuth } from "../auth";
 import { CreateFlagForm } from "../components/CreateFlagForm";
 import { ProjectNav } from "../components/ProjectNav";
 import { Dialog, Empty, Failed, Loading, Switch, errorMessage } from "../components/ui";
+import { ago, compactCount } from "../insights/format";
 
 export function FlagsPage() {
   const { project: projectKey = "" } = useParams();
@@ -40,6 +41,13 @@ export function FlagsPage() {
     queryFn: () => api.get<FlagSummary[]>(`${base}/flags`),
   });
   const tags = [...new Set((all.data ?? []).flatMap((f) => f.tags))].sort();
+  // Evaluations in the last day, per flag: the activity column. Optional: the list
+  // works without it.
+  const activity = useQuery({
+    queryKey: ["activity", projectKey],
+    queryFn: () => api.get<ProjectActivity>(`${base}/usage`),
+    refetchInterval: 60_000,
+  });
 
   const setFilter = (name: string, value: string) => {
     const next = new URLSearchParams(params);
@@ -99,6 +107,9 @@ export function FlagsPage() {
               <th scope="col">Flag</th>
               <th scope="col">Type</th>
               <th scope="col">Tags</th>
+              <th scope="col" title="Evaluations in the last 24 hours, in every environment">
+                Activity
+              </th>
               {environments.data.map((env) => (
                 <th scope="col" key={env.id} className="center">
                   {env.name}
@@ -126,6 +137,9 @@ export function FlagsPage() {
                     </span>
                   ))}
                 </td>
+                <td className="activity" data-testid={`activity-${summary.key}`}>
+                  {activity.data && <Activity perEnvironment={activity.data.flags[summary.key]} />}
+                </td>
                 {environments.data.map((env) => (
                   <td key={env.id} className="center">
                     <EnvironmentSwitch projectKey={projectKey} summary={summary} environment={env} />
@@ -140,6 +154,23 @@ export function FlagsPage() {
         <CreateFlagForm projectKey={projectKey} onDone={() => setCreating(false)} />
       </Dialog>
     </section>
+  );
+}
+
+/** Evaluations in the last day across environments, and when the flag was last evaluated. */
+function Activity({ perEnvironment }: { perEnvironment: ProjectActivity["flags"][string] | undefined }) {
+  const entries = Object.values(perEnvironment ?? {});
+  const count = entries.reduce((sum, e) => sum + e.count, 0);
+  const last = entries
+    .map((e) => e.last_evaluated_at)
+    .filter((at): at is string => at !== null)
+    .sort()
+    .at(-1);
+  if (!last) return <span className="muted" title="No evaluations reported">—</span>;
+  return (
+    <span title={`Last evaluated ${new Date(last).toLocaleString()}`}>
+      {compactCount(count)} <span className="muted">· {ago(last)}</span>
+    </span>
   );
 }
 

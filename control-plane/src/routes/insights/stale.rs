@@ -178,7 +178,7 @@ pub(super) async fn stale_flags(
                 code: StaleCode::NotEvaluated,
                 message: match last_evaluated_at {
                     Some(_) => format!("not evaluated anywhere for {days} days"),
-                    None => format!("never evaluated, and {days} days old"),
+                    None => format!("never evaluated, and made more than {days} days ago"),
                 },
             });
         }

@@ -6,6 +6,7 @@ use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use serde_json::{Value, json};
+use togglerino_shared::model::SdkKeyKind;
 use togglerino_shared::{EvaluationContext, Snapshot, compile};
 
 /// A flag whose one rule has five conditions, a regex among them, all of which match
@@ -96,6 +97,15 @@ fn benchmarks(c: &mut Criterion) {
     let project = compile(&snapshot((0..350).map(realistic_flag).collect())).unwrap();
     c.bench_function("evaluate all 350 flags", |b| {
         b.iter(|| project.evaluate_all(black_box(&context)))
+    });
+    // What the edge serves: the JSON answer, written straight into a buffer, every
+    // answer counted for insights.
+    let mut out = Vec::new();
+    c.bench_function("write all 350 flags as JSON, counted", |b| {
+        b.iter(|| {
+            out.clear();
+            project.write_all_json(black_box(&context), SdkKeyKind::Server, &mut out)
+        })
     });
 
     let large = snapshot((0..10_000).map(realistic_flag).collect());

@@ -205,8 +205,11 @@ impl Store {
     pub fn drain_counts(&self, mut each: impl FnMut(&Tally, &str, Option<&str>, u64)) {
         let mut tallies = self.tallies.lock().expect("never poisoned");
         tallies.retain(|tally| {
-            // Only this list holds it: nothing can count into it any more.
+            // Only this list holds it: nothing can count into it any more. The fence
+            // pairs with the release of the last other holder's drop, so its counts are
+            // seen below.
             let last = Arc::strong_count(tally) == 1;
+            std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
             tally.drain(|flag, variant, count| each(tally, flag, variant, count));
             !last
         });

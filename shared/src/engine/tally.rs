@@ -2,14 +2,16 @@
 //! evaluation.
 //!
 //! Every compiled snapshot has its own tally: one counter per flag and variant, plus one
-//! per flag for "off" (the default value, no variant). Counters are atomics split into
-//! shards, one per worker thread up to [`MAX_SHARDS`], each shard on its own cache lines,
-//! so threads serving the same hot flag do not fight over one line. Counting an
-//! evaluation is one relaxed `fetch_add`; reading takes the counts and zeroes them, so
-//! each evaluation is reported exactly once however often the tally is drained.
+//! per flag for "off" (the default value, no variant). Counters are split into shards,
+//! each on its own cache lines. A thread claims a shard of its own while one is free (one
+//! per core, up to [`MAX_SHARDS`]) and, as its shard's only writer, counts with a plain
+//! load and store: no locked instruction, no cache line shared with another thread.
+//! Threads beyond that share shard 0 and count with atomic adds. Counters only ever grow;
+//! draining reads every shard and reports what grew since the last drain, so each
+//! evaluation is reported exactly once however often the tally is drained.
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use super::flag::{CompiledFlag, Outcome};
 
@@ -31,8 +33,10 @@ pub struct Tally {
     variants: Box<[Box<[Box<str>]>]>,
     /// Cells per shard, rounded up to whole cache lines.
     stride: usize,
-    /// `shards × stride` counters.
+    /// `shards × stride` counters, each only ever growing.
     cells: Box<[AtomicU64]>,
+    /// Per cell, the sum over shards at the last drain.
+    drained: Mutex<Box<[u64]>>,
 }
 
 /// One thread's shard of a tally: what a request counts into.
@@ -40,6 +44,8 @@ pub struct Tally {
 pub struct TallyShard<'a> {
     first: &'a [u32],
     cells: &'a [AtomicU64],
+    /// Whether this thread is the shard's only writer.
+    exclusive: bool,
 }
 
 impl TallyShard<'_> {
@@ -55,7 +61,13 @@ impl TallyShard<'_> {
             Some(variant) => self.first[flag] as usize + variant,
             None => self.first[flag + 1] as usize - 1,
         };
-        self.cells[cell].fetch_add(n, Ordering::Relaxed);
+        let counter = &self.cells[cell];
+        if self.exclusive {
+            // The only writer: nobody can slip an increment in between.
+            counter.store(counter.load(Ordering::Relaxed) + n, Ordering::Relaxed);
+        } else {
+            counter.fetch_add(n, Ordering::Relaxed);
+        }
     }
 }
 
@@ -80,6 +92,7 @@ impl Tally {
                 .collect(),
             stride,
             cells: (0..stride * shards()).map(|_| AtomicU64::new(0)).collect(),
+            drained: Mutex::new(vec![0; cells].into()),
         }
     }
 
@@ -94,25 +107,30 @@ impl Tally {
     /// The calling thread's shard.
     #[inline]
     pub fn shard(&self) -> TallyShard<'_> {
-        let start = (thread_shard() & (shards() - 1)) * self.stride;
+        let shard = CLAIM.with(|claim| claim.0);
+        let start = shard * self.stride;
         TallyShard {
             first: &self.first,
             cells: &self.cells[start..start + self.stride],
+            exclusive: shard != SHARED,
         }
     }
 
-    /// Takes every count since the last drain and calls `each` with the flag's key, the
-    /// variant's key (`None` for off) and the count, for every answer counted at least
-    /// once. Counts made while draining go to the next drain.
+    /// Calls `each` with the flag's key, the variant's key (`None` for off) and the
+    /// count, for every answer counted since the last drain. Counts made while draining
+    /// go to the next drain, or to this one: never to both.
     pub fn drain(&self, mut each: impl FnMut(&str, Option<&str>, u64)) {
+        let mut drained = self.drained.lock().expect("never poisoned");
         for (i, flag) in self.flags.iter().enumerate() {
             let (start, end) = (self.first[i] as usize, self.first[i + 1] as usize);
             for cell in start..end {
-                let count: u64 = self
+                let total: u64 = self
                     .cells
                     .chunks(self.stride)
-                    .map(|shard| shard[cell].swap(0, Ordering::Relaxed))
+                    .map(|shard| shard[cell].load(Ordering::Relaxed))
                     .sum();
+                let count = total.wrapping_sub(drained[cell]);
+                drained[cell] = total;
                 if count > 0 {
                     let variant = self.variants[i].get(cell - start).map(|v| &**v);
                     each(flag, variant, count);
@@ -122,23 +140,49 @@ impl Tally {
     }
 }
 
-/// How many shards every tally has: the threads that can run at once, as a power of two
-/// so that picking one is a mask.
+/// The shard threads without one of their own share, counting with atomic adds.
+const SHARED: usize = 0;
+
+/// How many shards every tally has: the shared one, and one per thread that can run at
+/// once.
 fn shards() -> usize {
     static SHARDS: OnceLock<usize> = OnceLock::new();
     *SHARDS.get_or_init(|| {
-        std::thread::available_parallelism()
+        1 + std::thread::available_parallelism()
             .map_or(1, usize::from)
             .min(MAX_SHARDS)
-            .next_power_of_two()
     })
 }
 
-/// A number per thread, handed out in turn, so that worker threads spread over shards.
-fn thread_shard() -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static SHARD: usize = NEXT.fetch_add(1, Ordering::Relaxed);
+/// Shards given back by threads that ended, for the next thread to claim.
+static FREE: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+static NEXT: AtomicUsize = AtomicUsize::new(SHARED + 1);
+
+/// The shard a thread writes alone, while it lives; [`SHARED`] when none was free.
+struct Claim(usize);
+
+impl Claim {
+    fn new() -> Claim {
+        // Handing a shard over through the lock orders the last writer's stores before
+        // the next writer's loads.
+        if let Some(shard) = FREE.lock().ok().and_then(|mut free| free.pop()) {
+            return Claim(shard);
+        }
+        let shard = NEXT.fetch_add(1, Ordering::Relaxed);
+        Claim(if shard < shards() { shard } else { SHARED })
     }
-    SHARD.with(|shard| *shard)
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if self.0 != SHARED
+            && let Ok(mut free) = FREE.lock()
+        {
+            free.push(self.0);
+        }
+    }
+}
+
+thread_local! {
+    static CLAIM: Claim = Claim::new();
 }

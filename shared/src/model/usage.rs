@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::validate::{KeyKind, validate_key};
+
 /// Counts of what one edge (and the edges below it) served, per minute, flag and
 /// answer. An edge numbers its reports: upstream accepts each `(edge, seq)` once, so a
 /// report sent again after a lost answer is never counted twice.
@@ -75,8 +77,9 @@ pub const MAX_SDK_COUNT: u64 = 1_000_000;
 impl UsageReport {
     /// Whether upstream should take this report; the problem as a sentence if not.
     pub fn check(&self) -> Result<(), String> {
-        if self.edge.is_empty() || self.edge.len() > 100 {
-            return Err("edge must be 1 to 100 characters".into());
+        let printable = |c: char| c.is_ascii_graphic();
+        if self.edge.is_empty() || self.edge.len() > 100 || !self.edge.chars().all(printable) {
+            return Err("edge must be 1 to 100 printable ASCII characters".into());
         }
         if self.seq == 0 {
             return Err("seq counts from 1".into());
@@ -97,6 +100,13 @@ impl UsageReport {
                     "counts[{i}].count must be between 1 and {MAX_COUNT}"
                 ));
             }
+            keys(i, &count.flag, count.variant.as_deref())?;
+            for (kind, key) in [
+                (KeyKind::Project, &count.project),
+                (KeyKind::Environment, &count.environment),
+            ] {
+                validate_key(kind, "", key).map_err(|e| format!("counts[{i}]: {}", e.message))?;
+            }
         }
         Ok(())
     }
@@ -114,7 +124,128 @@ impl SdkUsage {
                     "counts[{i}].count must be between 1 and {MAX_SDK_COUNT}"
                 ));
             }
+            keys(i, &count.flag, count.variant.as_deref())?;
         }
         Ok(())
+    }
+}
+
+/// Flag and variant keys as the model allows them, so nothing else is ever stored.
+fn keys(i: usize, flag: &str, variant: Option<&str>) -> Result<(), String> {
+    validate_key(KeyKind::Flag, "", flag).map_err(|e| format!("counts[{i}]: {}", e.message))?;
+    if let Some(variant) = variant {
+        validate_key(KeyKind::Variant, "", variant)
+            .map_err(|e| format!("counts[{i}]: {}", e.message))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(count: UsageCount) -> UsageReport {
+        UsageReport {
+            edge: "edge-1".into(),
+            seq: 1,
+            counts: vec![count],
+        }
+    }
+
+    fn count() -> UsageCount {
+        UsageCount {
+            minute: 1_767_225_600,
+            project: "shop".into(),
+            environment: "production".into(),
+            flag: "checkout".into(),
+            variant: None,
+            count: 3,
+        }
+    }
+
+    #[test]
+    fn reports_name_only_real_keys_whole_minutes_and_sane_counts() {
+        assert_eq!(report(count()).check(), Ok(()));
+        let bad = [
+            UsageCount {
+                minute: 1_767_225_601,
+                ..count()
+            },
+            UsageCount {
+                minute: 0,
+                ..count()
+            },
+            UsageCount {
+                count: 0,
+                ..count()
+            },
+            UsageCount {
+                count: MAX_COUNT + 1,
+                ..count()
+            },
+            UsageCount {
+                flag: "Bad Key".into(),
+                ..count()
+            },
+            UsageCount {
+                variant: Some("nul\0".into()),
+                ..count()
+            },
+            UsageCount {
+                project: "".into(),
+                ..count()
+            },
+            UsageCount {
+                environment: "x".repeat(500),
+                ..count()
+            },
+        ];
+        for count in bad {
+            assert!(report(count.clone()).check().is_err(), "{count:?}");
+        }
+        let mut no_edge = report(count());
+        no_edge.edge = "edge\0".into();
+        assert!(no_edge.check().is_err());
+        no_edge.edge = "edge-1".into();
+        no_edge.seq = 0;
+        assert!(no_edge.check().is_err());
+    }
+
+    #[test]
+    fn sdk_reports_are_bounded() {
+        let one = SdkUsageCount {
+            flag: "checkout".into(),
+            variant: Some("on".into()),
+            count: 2,
+        };
+        assert_eq!(
+            SdkUsage {
+                counts: vec![one.clone()]
+            }
+            .check(),
+            Ok(())
+        );
+        let too_many = SdkUsage {
+            counts: vec![one.clone(); MAX_SDK_COUNTS + 1],
+        };
+        assert!(too_many.check().is_err());
+        let too_big = SdkUsageCount {
+            count: MAX_SDK_COUNT + 1,
+            ..one
+        };
+        assert!(
+            SdkUsage {
+                counts: vec![too_big]
+            }
+            .check()
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn minutes_start_on_the_minute() {
+        assert_eq!(minute_of(1_767_225_659), 1_767_225_600);
+        assert_eq!(minute_of(1_767_225_600), 1_767_225_600);
+        assert_eq!(minute_of(-1), -60);
     }
 }

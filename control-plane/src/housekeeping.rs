@@ -19,6 +19,9 @@ const EVERY: Duration = Duration::from_secs(600);
 /// lacks instead.
 pub const CHANGE_RETENTION_HOURS: i32 = 24;
 
+/// Edges not heard from for this long leave the Edges page.
+pub const FORGET_EDGES_HOURS: i32 = 24;
+
 /// Cleans up now and every [`EVERY`] for as long as the process runs; evaluation counts
 /// are kept as long as `settings` say.
 pub fn spawn(db: PgPool, settings: Arc<Settings>) {
@@ -31,6 +34,9 @@ pub fn spawn(db: PgPool, settings: Arc<Settings>) {
             }
             if let Err(error) = db::changes::prune(&db, CHANGE_RETENTION_HOURS).await {
                 tracing::warn!(%error, "cannot prune old changes");
+            }
+            if let Err(error) = db::fleet::forget(&db, FORGET_EDGES_HOURS).await {
+                tracing::warn!(%error, "cannot forget gone edges");
             }
             let (minutes, hours) = (settings.usage_minute_days, settings.usage_hour_days);
             if let Err(error) = db::usage::prune(&db, minutes, hours).await {

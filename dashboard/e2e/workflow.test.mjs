@@ -13,7 +13,7 @@ let browser;
 
 before(async () => {
   // Evaluation counts reach the dashboard within a second, not a minute.
-  stack = await startStack("workflow", { edgeArgs: ["--usage-interval", "1s"] });
+  stack = await startStack("workflow", { edgeArgs: ["--usage-interval", "1s", "--heartbeat-interval", "1s"] });
   browser = await launchBrowser();
 });
 
@@ -479,5 +479,21 @@ test("a flag's evaluations show as a chart, the list shows activity, and stale f
   await screenshot(page, "stale-flags");
   await page.getByLabel("Days").selectOption("60");
   await page.getByText("No stale flags: every flag changed or was evaluated in the last 60 days.").waitFor();
+  await context.close();
+});
+
+test("the Edges page shows each edge, live and current", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  await page.goto(`${stack.cpUrl}/edges`);
+  await page.getByLabel("Email").fill(admin.email);
+  await page.getByLabel("Password").fill(admin.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  const table = page.getByRole("table", { name: "Edges" });
+  const row = table.getByRole("row").filter({ hasText: stack.edgeUrl.replace("http://", "") });
+  await row.getByText("live", { exact: true }).waitFor();
+  await row.getByText(/^current \(3 environments\)$/).waitFor();
+  assert.match(await row.textContent(), new RegExp(`from ${stack.cpUrl}`));
+  await screenshot(page, "edges");
   await context.close();
 });

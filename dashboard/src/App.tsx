@@ -8,6 +8,7 @@ import { Failed, Loading } from "./components/ui";
 import { Layout } from "./components/Layout";
 import { AccountPage } from "./pages/AccountPage";
 import { GlobalAuditPage, ProjectAuditPage } from "./pages/AuditPages";
+import { EdgesPage } from "./pages/EdgesPage";
 import { EnvironmentsPage } from "./pages/EnvironmentsPage";
 import { FlagDetailPage } from "./pages/FlagDetailPage";
 import { FlagsPage } from "./pages/FlagsPage";
@@ -57,6 +58,7 @@ export function App() {
           <Route path="team" element={<AdminOnly><TeamPage /></AdminOnly>} />
           <Route path="tokens" element={<AdminOnly><TokensPage /></AdminOnly>} />
           <Route path="audit" element={<AdminOnly><GlobalAuditPage /></AdminOnly>} />
+          <Route path="edges" element={<EdgesPage />} />
           <Route path="account" element={<AccountPage />} />
           <Route path="*" element={<Navigate to="/" replace />} />
         </Route>

@@ -54,6 +54,10 @@ pub struct Config {
     /// minute by default, so each report holds whole minutes.
     #[arg(long, env = "TOGGLERINO_USAGE_INTERVAL", default_value = "60s", value_parser = parse_duration)]
     pub usage_interval: Duration,
+    /// How often this edge tells upstream how it is doing (revisions in service, streams,
+    /// traffic), for the dashboard's Edges page.
+    #[arg(long, env = "TOGGLERINO_HEARTBEAT_INTERVAL", default_value = "15s", value_parser = parse_duration)]
+    pub heartbeat_interval: Duration,
     /// Log line format.
     #[arg(long, env = "TOGGLERINO_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -74,6 +78,7 @@ impl fmt::Debug for Config {
             .field("cors_origins", &self.cors_origins)
             .field("max_sse_clients", &self.max_sse_clients)
             .field("usage_interval", &self.usage_interval)
+            .field("heartbeat_interval", &self.heartbeat_interval)
             .field(
                 "metrics_token",
                 &self.metrics_token.as_ref().map(|_| "<hidden>"),

@@ -5,6 +5,7 @@
 pub mod changes;
 pub mod config;
 pub mod error;
+pub mod fleet;
 pub mod metrics;
 pub mod routes;
 pub mod sdk_stream;
@@ -37,6 +38,9 @@ pub struct AppState {
     pub syncer: Arc<Syncer>,
     /// Evaluation counts on their way upstream.
     pub usage: Arc<usage::Usage>,
+    /// This edge's heartbeats, and those of the edges chained below it.
+    pub fleet: Arc<fleet::Fleet>,
+    pub heartbeat_interval: std::time::Duration,
     /// How often counts are sent upstream.
     pub usage_interval: std::time::Duration,
     pub cors_origins: Arc<Vec<String>>,
@@ -66,7 +70,9 @@ impl AppState {
         ));
         let (closer, closing) = watch::channel(false);
         let syncer_failures = syncer.failures.clone();
+        let id = edge_id();
         let usage = Arc::new(usage::Usage::new(
+            &id,
             &config.upstream_url,
             &config.edge_token,
             config.cache_dir.clone(),
@@ -80,6 +86,13 @@ impl AppState {
             )),
             usage,
             usage_interval: config.usage_interval,
+            fleet: Arc::new(fleet::Fleet::new(
+                id.into(),
+                &config.upstream_url,
+                &config.edge_token,
+                config.listen.to_string(),
+            )),
+            heartbeat_interval: config.heartbeat_interval,
             cors_origins: Arc::new(config.cors_origins.clone()),
             edge_token: config.edge_token.as_str().into(),
             metrics_token: config.metrics_token.as_deref().map(Arc::from),
@@ -93,6 +106,14 @@ impl AppState {
             closer: Arc::new(closer),
         }
     }
+}
+
+/// A name for this edge process, drawn at start: it signs usage reports and
+/// heartbeats, so a restarted edge is a new one.
+pub fn edge_id() -> String {
+    let mut id = [0u8; 8];
+    getrandom::fill(&mut id).expect("the system has randomness");
+    format!("edge-{}", hex::encode(id))
 }
 
 /// The whole HTTP application.
@@ -170,6 +191,11 @@ pub async fn run(
     tokio::spawn(Arc::clone(&state.usage).report(
         Arc::clone(&state.store),
         state.usage_interval,
+        state.closing.clone(),
+    ));
+    tokio::spawn(Arc::clone(&state.fleet).beat(
+        state.clone(),
+        state.heartbeat_interval,
         state.closing.clone(),
     ));
     let closer = Arc::clone(&state.closer);

@@ -77,11 +77,10 @@ struct Outbox {
 }
 
 impl Usage {
-    pub fn new(upstream: &str, token: &str, cache_dir: Option<PathBuf>) -> Usage {
-        let mut id = [0u8; 8];
-        getrandom::fill(&mut id).expect("the system has randomness");
+    /// `edge` names this process in reports (see [`crate::edge_id`]).
+    pub fn new(edge: &str, upstream: &str, token: &str, cache_dir: Option<PathBuf>) -> Usage {
         Usage {
-            edge: format!("edge-{}", hex::encode(id)),
+            edge: edge.to_owned(),
             buffer: Mutex::new(Buffer {
                 next_seq: 1,
                 ..Buffer::default()
@@ -410,7 +409,7 @@ mod tests {
     }
 
     fn usage() -> Usage {
-        Usage::new("http://127.0.0.1:9", "token", None)
+        Usage::new("edge-test", "http://127.0.0.1:9", "token", None)
     }
 
     #[test]

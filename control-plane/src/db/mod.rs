@@ -8,6 +8,7 @@ pub mod edge_tokens;
 pub mod environments;
 pub mod flag_configs;
 pub mod flags;
+pub mod fleet;
 pub mod projects;
 pub mod sdk_keys;
 pub mod segments;

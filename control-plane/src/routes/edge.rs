@@ -12,7 +12,7 @@ use axum::response::Response;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use sqlx::PgPool;
-use togglerino_shared::model::{RevisionsEvent, UsageReport, stream_events};
+use togglerino_shared::model::{Heartbeat, RevisionsEvent, UsageReport, stream_events};
 use tokio::sync::{broadcast, watch};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -30,6 +30,27 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(environment))
         .routes(routes!(stream))
         .routes(routes!(usage))
+        .routes(routes!(heartbeat))
+}
+
+/// An edge's heartbeat: its state, then that of the edges chained below it.
+#[utoipa::path(post, path = "/edge/heartbeat", tag = "edge", security(("edge_token" = [])),
+    request_body = Heartbeat,
+    responses((status = 204, description = "Kept"),
+        (status = 400, body = ErrorOut), (status = 401, body = ErrorOut), (status = 413, body = ErrorOut)))]
+async fn heartbeat(
+    State(state): State<AppState>,
+    _: Edge,
+    Json(heartbeat): Json<Heartbeat>,
+) -> ApiResult<axum::http::StatusCode> {
+    heartbeat.check().map_err(|message| ApiError::BadRequest {
+        code: "invalid_heartbeat",
+        message,
+        field: None,
+    })?;
+    let mut connection = state.db.acquire().await?;
+    db::fleet::heard(&mut connection, &heartbeat.edges).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 /// Evaluation counts from an edge (and the edges below it). Each report is taken once:

@@ -10,6 +10,7 @@ pub mod edge_tokens;
 pub mod environments;
 pub mod flag_configs;
 pub mod flags;
+pub mod fleet;
 pub mod health;
 pub mod insights;
 pub mod playground;
@@ -42,6 +43,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(edge_tokens::router())
         .merge(edge::router())
         .merge(insights::router())
+        .merge(fleet::router())
 }
 
 #[derive(OpenApi)]

@@ -303,3 +303,49 @@ async fn stale_flags_are_listed_with_their_reasons(db: PgPool) {
     let (_, none) = admin.get("/api/v1/projects/shop/stale-flags?days=60").await;
     assert_eq!(none["flags"], json!([]));
 }
+
+#[sqlx::test(migrator = "togglerino_control_plane::db::MIGRATOR")]
+async fn heartbeats_are_checked_and_edges_listed(db: PgPool) {
+    let server = Server::start(db).await;
+    let admin = server.admin().await;
+    let edge = edge(&server, &admin).await;
+    let status = |id: &str| {
+        json!({"id": id, "via": null, "version": "0.1.0", "upstream": "http://cp:8080",
+            "listen": "0.0.0.0:8090", "started_at": 1_767_225_600, "environments": [],
+            "sdk_streams": 3, "evaluations_per_second": 12.5, "sync_error": null})
+    };
+    for (heartbeat, what) in [
+        (json!({"edges": []}), "no edge"),
+        (json!({"edges": [{"id": ""}]}), "a partial status"),
+        (json!({"edges": [status("e\u{0}1")]}), "a NUL in the id"),
+        (json!({"edges": [status(&"e".repeat(101))]}), "a long id"),
+    ] {
+        let response = edge.post("/api/v1/edge/heartbeat", heartbeat).await;
+        assert_eq!(
+            response.0,
+            StatusCode::BAD_REQUEST,
+            "{what}: {}",
+            response.1
+        );
+    }
+    assert_eq!(
+        edge.post(
+            "/api/v1/edge/heartbeat",
+            json!({"edges": [status("edge-1")]})
+        )
+        .await
+        .0,
+        StatusCode::NO_CONTENT
+    );
+    let viewer = server.user(&admin, "viewer@example.com", "viewer").await;
+    let (status_code, listed) = viewer.get("/api/v1/edges").await;
+    assert_eq!(status_code, StatusCode::OK, "{listed}");
+    assert_eq!(listed["edges"][0]["id"], "edge-1");
+    assert_eq!(listed["edges"][0]["state"], "live");
+    assert_eq!(listed["edges"][0]["sdk_streams"], 3);
+    assert_error(
+        &server.anonymous().get("/api/v1/edges").await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    );
+}

@@ -121,3 +121,29 @@ export interface StaleFlags {
   days: number;
   flags: StaleFlag[];
 }
+
+export interface FleetEnvironment {
+  project: string;
+  environment: string;
+  revision: number;
+  current_revision: number | null;
+  behind: number;
+  applied_at: string;
+}
+
+/** An edge as its heartbeats describe it; `via` is the edge it follows, null for the control plane. */
+export interface FleetEdge {
+  id: string;
+  via: string | null;
+  state: "live" | "gone";
+  version: string;
+  upstream: string;
+  listen: string;
+  started_at: string;
+  last_seen_at: string;
+  sdk_streams: number;
+  evaluations_per_second: number;
+  sync_error: string | null;
+  behind: number;
+  environments: FleetEnvironment[];
+}

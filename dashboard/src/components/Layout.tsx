@@ -15,6 +15,7 @@ export function Layout() {
           <NavLink to="/" end>
             Projects
           </NavLink>
+          <NavLink to="/edges">Edges</NavLink>
           {can("admin") && (
             <>
               <NavLink to="/team">Team</NavLink>

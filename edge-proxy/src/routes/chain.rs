@@ -19,7 +19,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::{get, post};
 use futures_util::Stream;
 use subtle::ConstantTimeEq;
-use togglerino_shared::model::{RevisionsEvent, UsageReport, stream_events};
+use togglerino_shared::model::{Heartbeat, RevisionsEvent, UsageReport, stream_events};
 use togglerino_shared::validate::parse_json;
 use tokio::sync::{broadcast, watch};
 
@@ -37,6 +37,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v1/edge/stream", get(stream))
         .route(
+            "/api/v1/edge/heartbeat",
+            post(heartbeat).layer(DefaultBodyLimit::max(MAX_USAGE_BYTES)),
+        )
+        .route(
             "/api/v1/edge/usage",
             post(usage).layer(DefaultBodyLimit::max(MAX_USAGE_BYTES)),
         )
@@ -44,6 +48,27 @@ pub fn router() -> Router<AppState> {
 
 /// A full report (`MAX_REPORT_COUNTS` counts) with long keys fits.
 const MAX_USAGE_BYTES: usize = 4 * 1024 * 1024;
+
+/// A downstream edge's heartbeat: kept, and passed on with this edge's own.
+async fn heartbeat(
+    State(state): State<AppState>,
+    _: Downstream,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, EdgeError> {
+    let body = crate::routes::body_or_error(body, MAX_USAGE_BYTES)?;
+    let heartbeat: Heartbeat = parse_json(&body).map_err(|e| EdgeError::BadRequest {
+        code: "invalid_heartbeat",
+        message: e.message,
+        field: (!e.field.is_empty()).then_some(e.field),
+    })?;
+    heartbeat.check().map_err(|message| EdgeError::BadRequest {
+        code: "invalid_heartbeat",
+        message,
+        field: None,
+    })?;
+    state.fleet.heard(heartbeat);
+    Ok(axum::http::StatusCode::NO_CONTENT.into_response())
+}
 
 /// A downstream edge's evaluation counts, merged into this edge's own and sent on with
 /// them. A report sent again is acknowledged and not counted twice.

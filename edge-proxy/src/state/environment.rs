@@ -31,6 +31,8 @@ pub struct Environment {
     /// The flags each recent version changed, oldest first: entry `i` took the
     /// environment from generation `generation - len + i` to the next.
     history: VecDeque<Arc<[Box<str>]>>,
+    /// When this version was made, just before it went into service.
+    applied_at: std::time::SystemTime,
 }
 
 impl Environment {
@@ -72,6 +74,7 @@ impl Environment {
             generation,
             history,
             served: OnceLock::new(),
+            applied_at: std::time::SystemTime::now(),
         })
     }
 
@@ -106,6 +109,11 @@ impl Environment {
 
     pub fn generation(&self) -> u64 {
         self.generation
+    }
+
+    /// When this version went into service on this edge (or was restored from disk).
+    pub fn applied_at(&self) -> std::time::SystemTime {
+        self.applied_at
     }
 
     /// Keys of the flags (present or gone) whose answers may differ from generation

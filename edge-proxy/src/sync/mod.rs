@@ -51,6 +51,8 @@ pub struct Syncer {
     relay: broadcast::Sender<Relayed>,
     /// Failed syncs; exported as a metric.
     pub failures: Counter,
+    /// Why the last attempt to reach upstream failed; `None` once one succeeds.
+    last_error: std::sync::Mutex<Option<String>>,
 }
 
 impl Syncer {
@@ -73,7 +75,18 @@ impl Syncer {
             applying: Mutex::new(()),
             relay: broadcast::channel(1024).0,
             failures: Counter::default(),
+            last_error: std::sync::Mutex::default(),
         }
+    }
+
+    /// Why the last attempt to reach upstream failed, unless one succeeded since.
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error.lock().expect("never poisoned").clone()
+    }
+
+    fn failed(&self, error: &anyhow::Error) {
+        self.failures.inc();
+        *self.last_error.lock().expect("never poisoned") = Some(format!("{error:#}"));
     }
 
     /// Changes as this edge makes them, for a downstream edge's stream.
@@ -163,6 +176,7 @@ impl Syncer {
         }
         self.store.ready();
         self.store.confirm();
+        *self.last_error.lock().expect("never poisoned") = None;
         Ok(())
     }
 
@@ -344,7 +358,7 @@ impl Syncer {
             match connected {
                 Ok(()) => backoff = BACKOFF_START,
                 Err(error) => {
-                    self.failures.inc();
+                    self.failed(&error);
                     tracing::warn!(
                         error = format!("{error:#}"),
                         "change stream lost; still serving what the edge holds"
@@ -414,7 +428,7 @@ impl Syncer {
                 () = tokio::time::sleep(interval) => {}
             }
             if let Err(error) = self.reconcile_now().await {
-                self.failures.inc();
+                self.failed(&error);
                 tracing::warn!(
                     error = format!("{error:#}"),
                     "sync failed; still serving what the edge holds"

@@ -3,6 +3,7 @@
 
 mod binary;
 mod evaluate;
+mod fleet;
 mod interop;
 mod metrics;
 mod ofrep;

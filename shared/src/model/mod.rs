@@ -5,6 +5,7 @@
 mod context;
 mod delta;
 mod flag;
+mod fleet;
 mod rule;
 mod segment;
 mod snapshot;
@@ -13,6 +14,7 @@ mod usage;
 pub use context::EvaluationContext;
 pub use delta::{Change, Delta, Op};
 pub use flag::{Flag, FlagConfig, FlagType, Prerequisite, Variant};
+pub use fleet::{AppliedRevision, EdgeStatus, Heartbeat, MAX_HEARTBEAT_EDGES};
 pub use rule::{Condition, Operator, Rule, WeightedVariant};
 pub use segment::Segment;
 pub use snapshot::{

@@ -20,11 +20,11 @@ use axum::routing::{get, post};
 use futures_util::Stream;
 use subtle::ConstantTimeEq;
 use togglerino_shared::model::{Heartbeat, RevisionsEvent, UsageReport, stream_events};
-use togglerino_shared::validate::parse_json;
 use tokio::sync::{broadcast, watch};
 
 use crate::AppState;
 use crate::error::EdgeError;
+use crate::routes::parse_checked;
 use crate::sync::Relayed;
 use crate::usage::Refused;
 
@@ -56,16 +56,7 @@ async fn heartbeat(
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, EdgeError> {
     let body = crate::routes::body_or_error(body, MAX_USAGE_BYTES)?;
-    let heartbeat: Heartbeat = parse_json(&body).map_err(|e| EdgeError::BadRequest {
-        code: "invalid_heartbeat",
-        message: e.message,
-        field: (!e.field.is_empty()).then_some(e.field),
-    })?;
-    heartbeat.check().map_err(|message| EdgeError::BadRequest {
-        code: "invalid_heartbeat",
-        message,
-        field: None,
-    })?;
+    let heartbeat: Heartbeat = parse_checked(&body, "invalid_heartbeat", Heartbeat::check)?;
     state.fleet.heard(heartbeat);
     Ok(axum::http::StatusCode::NO_CONTENT.into_response())
 }
@@ -78,16 +69,7 @@ async fn usage(
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, EdgeError> {
     let body = crate::routes::body_or_error(body, MAX_USAGE_BYTES)?;
-    let report: UsageReport = parse_json(&body).map_err(|e| EdgeError::BadRequest {
-        code: "invalid_usage",
-        message: e.message,
-        field: (!e.field.is_empty()).then_some(e.field),
-    })?;
-    report.check().map_err(|message| EdgeError::BadRequest {
-        code: "invalid_usage",
-        message,
-        field: None,
-    })?;
+    let report: UsageReport = parse_checked(&body, "invalid_usage", UsageReport::check)?;
     match state.usage.merge(report) {
         Ok(accepted) => Ok(axum::Json(serde_json::json!({"accepted": accepted})).into_response()),
         Err(Refused::Full) => Err(EdgeError::Unavailable(

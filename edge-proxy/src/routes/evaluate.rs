@@ -83,19 +83,10 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> 
     type Rejection = EdgeError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, EdgeError> {
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    EdgeError::PayloadTooLarge(MAX_BODY_BYTES)
-                } else {
-                    EdgeError::BadRequest {
-                        code: "invalid_body",
-                        message: rejection.body_text(),
-                        field: None,
-                    }
-                }
-            })?;
+        let bytes = crate::routes::body_or_error(
+            Bytes::from_request(request, state).await,
+            MAX_BODY_BYTES,
+        )?;
         // An empty body means an empty context.
         let bytes = if bytes.iter().all(u8::is_ascii_whitespace) {
             Bytes::from_static(b"{}")

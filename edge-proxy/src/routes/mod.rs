@@ -13,6 +13,26 @@ use axum::http::StatusCode;
 
 use crate::error::EdgeError;
 
+/// A JSON body of type `T` that `check` accepts; problems are 400 `code`.
+pub fn parse_checked<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    code: &'static str,
+    check: impl FnOnce(&T) -> Result<(), String>,
+) -> Result<T, EdgeError> {
+    let value: T =
+        togglerino_shared::validate::parse_json(body).map_err(|e| EdgeError::BadRequest {
+            code,
+            message: e.message,
+            field: (!e.field.is_empty()).then_some(e.field),
+        })?;
+    check(&value).map_err(|message| EdgeError::BadRequest {
+        code,
+        message,
+        field: None,
+    })?;
+    Ok(value)
+}
+
 /// A body taken as bytes, with what went wrong reading it in the API's error shape;
 /// `limit` is the route's body limit.
 pub fn body_or_error(

@@ -14,12 +14,11 @@ use axum::routing::post;
 use serde::Deserialize;
 use serde_json::json;
 use togglerino_shared::model::SdkUsage;
-use togglerino_shared::validate::parse_json;
 
 use crate::AppState;
 use crate::error::EdgeError;
-use crate::routes::body_or_error;
 use crate::routes::evaluate::key_from_headers;
+use crate::routes::{body_or_error, parse_checked};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/usage/{project}/{env}", post(report))
@@ -56,16 +55,7 @@ async fn report(
     let compiled = loaded
         .environment(&project, &env)
         .ok_or(EdgeError::Forbidden)?;
-    let usage: SdkUsage = parse_json(&body).map_err(|e| EdgeError::BadRequest {
-        code: "invalid_usage",
-        message: e.message,
-        field: (!e.field.is_empty()).then_some(e.field),
-    })?;
-    usage.check().map_err(|message| EdgeError::BadRequest {
-        code: "invalid_usage",
-        message,
-        field: Some("counts".into()),
-    })?;
+    let usage: SdkUsage = parse_checked(&body, "invalid_usage", SdkUsage::check)?;
     let mut accepted = 0;
     for count in &usage.counts {
         if compiled.count_reported(

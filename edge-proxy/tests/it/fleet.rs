@@ -11,15 +11,7 @@ use crate::support::{ControlPlane, Edge};
 const FAST: &[&str] = &["--heartbeat-interval", "200ms"];
 
 async fn edges(control_plane: &ControlPlane) -> Vec<Value> {
-    let body: Value = control_plane
-        .http
-        .get(format!("{}/api/v1/edges", control_plane.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = control_plane.get("/api/v1/edges").await;
     body["edges"].as_array().unwrap().clone()
 }
 

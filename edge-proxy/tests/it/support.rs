@@ -139,6 +139,18 @@ impl ControlPlane {
         format!("http://{}", self.address)
     }
 
+    /// `GET path` of the management API, as the admin, and its JSON.
+    pub async fn get(&self, path: &str) -> Value {
+        self.http
+            .get(format!("{}{path}", self.url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// One environment of `shop` as the control plane publishes it to edges.
     pub async fn published(&self, environment: &str) -> Value {
         published(&self.url(), environment).await

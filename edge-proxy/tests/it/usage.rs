@@ -16,18 +16,11 @@ const FAST: &[&str] = &["--usage-interval", "200ms"];
 /// `checkout`'s counts in one environment as the insights API reports them:
 /// `(variant, count)` sorted.
 async fn counted(control_plane: &ControlPlane, environment: &str) -> Vec<(Value, i64)> {
-    let usage: Value = control_plane
-        .http
-        .get(format!(
-            "{}/api/v1/projects/shop/flags/checkout/usage?environment={environment}&step=minute",
-            control_plane.url()
+    let usage = control_plane
+        .get(&format!(
+            "/api/v1/projects/shop/flags/checkout/usage?environment={environment}&step=minute"
         ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .await;
     let mut counts: Vec<(Value, i64)> = usage["environments"][0]["variants"]
         .as_array()
         .unwrap()

@@ -123,6 +123,10 @@ pub struct ServeConfig {
     /// an evaluation that make a flag a candidate for removal.
     #[arg(long, env = "TOGGLERINO_STALE_AFTER_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub stale_after_days: u32,
+    /// Seconds without a heartbeat (edges send one every 15 s) after which the
+    /// dashboard shows an edge as gone, and receipts count it as not reached.
+    #[arg(long, env = "TOGGLERINO_EDGE_GONE_AFTER", default_value_t = 60, value_parser = clap::value_parser!(u32).range(5..=86_400))]
+    pub edge_gone_after: u32,
     /// Log line format.
     #[arg(long, env = "TOGGLERINO_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

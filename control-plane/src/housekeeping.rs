@@ -19,6 +19,9 @@ const EVERY: Duration = Duration::from_secs(600);
 /// lacks instead.
 pub const CHANGE_RETENTION_HOURS: i32 = 24;
 
+/// How long edges' apply times are kept for propagation receipts.
+pub const RECEIPT_HOURS: i32 = 7 * 24;
+
 /// Edges not heard from for this long leave the Edges page.
 pub const FORGET_EDGES_HOURS: i32 = 24;
 
@@ -37,6 +40,9 @@ pub fn spawn(db: PgPool, settings: Arc<Settings>) {
             }
             if let Err(error) = db::fleet::forget(&db, FORGET_EDGES_HOURS).await {
                 tracing::warn!(%error, "cannot forget gone edges");
+            }
+            if let Err(error) = db::receipts::forget(&db, RECEIPT_HOURS).await {
+                tracing::warn!(%error, "cannot forget old apply times");
             }
             let (minutes, hours) = (settings.usage_minute_days, settings.usage_hour_days);
             if let Err(error) = db::usage::prune(&db, minutes, hours).await {

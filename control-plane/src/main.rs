@@ -58,6 +58,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         usage_minute_days: config.usage_minute_days,
         usage_hour_days: config.usage_hour_days,
         stale_after_days: config.stale_after_days,
+        edge_gone_after_seconds: config.edge_gone_after,
     };
     if let (Some(email), Some(password)) = (&config.admin_email, &config.admin_password) {
         let state = AppState::new(pool.clone(), settings.clone());

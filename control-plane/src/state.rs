@@ -45,6 +45,8 @@ pub struct Settings {
     pub usage_hour_days: u32,
     /// Days without a config change or an evaluation that make a flag stale.
     pub stale_after_days: u32,
+    /// Seconds without a heartbeat after which an edge shows as gone.
+    pub edge_gone_after_seconds: u32,
 }
 
 impl Default for Settings {
@@ -59,6 +61,7 @@ impl Default for Settings {
             usage_minute_days: 3,
             usage_hour_days: 90,
             stale_after_days: 30,
+            edge_gone_after_seconds: 60,
         }
     }
 }

@@ -130,6 +130,8 @@ impl Write {
             }
         }
         let told: BTreeSet<Uuid> = self.told.iter().map(|(id, _)| *id).collect();
+        // The revisions this write produces, for its propagation receipt.
+        let mut produced: Vec<(String, String, u64)> = Vec::new();
         for (environment_id, touched) in touched {
             // A created or deleted environment is told whole.
             if told.contains(&environment_id) {
@@ -141,11 +143,17 @@ impl Write {
             let ops = self.ops(environment_id, at.project_id, &touched).await?;
             let delta = delta(environment_id, at, Change::Patch { ops });
             changes::record(&mut self.tx, environment_id, &delta).await?;
+            produced.push((delta.project, delta.environment, delta.revision));
         }
         for (environment_id, delta) in std::mem::take(&mut self.told) {
             changes::record(&mut self.tx, environment_id, &delta).await?;
+            // A deleted environment is served by nobody: nothing to reach.
+            if !matches!(delta.change, Change::Deleted) {
+                produced.push((delta.project, delta.environment, delta.revision));
+            }
         }
-        db::audit::record(&mut self.tx, actor, entry).await?;
+        let audit_id = db::audit::record(&mut self.tx, actor, entry).await?;
+        db::receipts::produced(&mut self.tx, audit_id, &produced).await?;
         self.tx.commit().await?;
         Ok(())
     }

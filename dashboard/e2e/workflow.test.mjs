@@ -456,6 +456,9 @@ test("a flag's evaluations show as a chart, the list shows activity, and stale f
   assert.equal(await legend.getByRole("listitem").filter({ hasText: /^on/ }).getByRole("strong").textContent(), String(on));
   assert.equal(await legend.getByRole("listitem").filter({ hasText: /^off/ }).getByRole("strong").textContent(), String(total - on));
   assert.match(await usage.getByRole("img").getAttribute("aria-label"), new RegExp(`^Evaluations per hour in Production: ${total} in all`));
+  // The history says each change reached the edge, and how fast.
+  const history = page.getByRole("region", { name: "History" });
+  await history.getByText(/^Reached 1 of 1 edge in [\d,]+ ms, \d+ SDK streams?$/).first().waitFor();
   await usage.getByLabel("Time range").selectOption("1h");
   await usage.getByRole("img", { name: /^Evaluations per minute in Production/ }).waitFor();
   await usage.scrollIntoViewIfNeeded();

@@ -71,6 +71,7 @@ impl Fleet {
 
     /// This edge's state now, then the edges below it.
     pub fn heartbeat(&self, state: &AppState) -> Heartbeat {
+        let watching = state.store.watching();
         let mut environments: Vec<AppliedRevision> = state
             .store
             .held()
@@ -84,6 +85,9 @@ impl Fleet {
                             .applied_at()
                             .duration_since(UNIX_EPOCH)
                             .map_or(0, |d| d.as_millis() as i64),
+                        sdk_streams: watching
+                            .get(&(e.project().to_owned(), e.name().to_owned()))
+                            .map_or(0, |&n| n as u64),
                     })
                     .collect()
             })
@@ -113,6 +117,7 @@ impl Fleet {
             sdk_streams: state.streams.current() as u64,
             evaluations_per_second: per_second,
             sync_error: state.syncer.last_error(),
+            heard_ms_ago: 0,
         };
         let downstream = self.downstream.lock().expect("never poisoned");
         let mut edges = vec![me];
@@ -120,7 +125,10 @@ impl Fleet {
             downstream
                 .values()
                 .filter(|(_, at)| at.elapsed() < DOWNSTREAM_MEMORY)
-                .map(|(edge, _)| edge.clone()),
+                .map(|(edge, at)| EdgeStatus {
+                    heard_ms_ago: edge.heard_ms_ago + at.elapsed().as_millis() as u64,
+                    ..edge.clone()
+                }),
         );
         Heartbeat { edges }
     }

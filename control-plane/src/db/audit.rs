@@ -66,11 +66,13 @@ impl<'a> Entry<'a> {
 /// Records `entry` as done by `actor`, inside the caller's transaction, so the entry
 /// exists exactly when the change does. An entry about a project deleted in the same
 /// transaction keeps its key but no link, as it would had it been written first.
-pub async fn record(db: &mut PgConnection, actor: &Actor, entry: Entry<'_>) -> sqlx::Result<()> {
-    sqlx::query(
+/// Writes the entry; returns its id.
+pub async fn record(db: &mut PgConnection, actor: &Actor, entry: Entry<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
         "INSERT INTO audit_log (project_id, project_key, environment_key, actor_type, actor_id,
              actor_name, action, entity_type, entity_key, old_value, new_value)
-         VALUES ((SELECT id FROM projects WHERE id = $1), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         VALUES ((SELECT id FROM projects WHERE id = $1), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         RETURNING id",
     )
     .bind(entry.project.map(|(id, _)| id))
     .bind(entry.project.map(|(_, key)| key))
@@ -83,9 +85,8 @@ pub async fn record(db: &mut PgConnection, actor: &Actor, entry: Entry<'_>) -> s
     .bind(entry.entity_key)
     .bind(entry.old_value)
     .bind(entry.new_value)
-    .execute(db)
+    .fetch_one(db)
     .await
-    .map(drop)
 }
 
 #[derive(Debug, Serialize, FromRow, utoipa::ToSchema)]

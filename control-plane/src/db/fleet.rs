@@ -13,14 +13,23 @@ pub async fn heard(db: &mut PgConnection, edges: &[EdgeStatus]) -> sqlx::Result<
     edges.dedup_by(|a, b| a.id == b.id);
     let ids: Vec<&str> = edges.iter().map(|e| e.id.as_str()).collect();
     let statuses: Vec<Json<&EdgeStatus>> = edges.iter().map(|e| Json(*e)).collect();
+    let ages: Vec<f64> = edges
+        .iter()
+        .map(|e| e.heard_ms_ago as f64 / 1000.0)
+        .collect();
+    // A status passed on by a chained edge is as old as it says; an older one than
+    // what is kept changes nothing.
     sqlx::query(
         "INSERT INTO fleet_edges (id, status, last_seen_at)
-         SELECT id, status, now() FROM unnest($1::text[], $2::jsonb[]) AS u (id, status)
+         SELECT id, status, now() - make_interval(secs => age)
+         FROM unnest($1::text[], $2::jsonb[], $3::float8[]) AS u (id, status, age)
          ORDER BY id
-         ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, last_seen_at = now()",
+         ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, last_seen_at = EXCLUDED.last_seen_at
+         WHERE fleet_edges.last_seen_at < EXCLUDED.last_seen_at",
     )
     .bind(&ids)
     .bind(&statuses)
+    .bind(&ages)
     .execute(db)
     .await?;
     Ok(())

@@ -10,6 +10,7 @@ pub mod flag_configs;
 pub mod flags;
 pub mod fleet;
 pub mod projects;
+pub mod receipts;
 pub mod sdk_keys;
 pub mod segments;
 pub mod sessions;

@@ -48,8 +48,10 @@ async fn heartbeat(
         message,
         field: None,
     })?;
-    let mut connection = state.db.acquire().await?;
-    db::fleet::heard(&mut connection, &heartbeat.edges).await?;
+    let mut tx = state.db.begin().await?;
+    db::fleet::heard(&mut tx, &heartbeat.edges).await?;
+    db::receipts::applied(&mut tx, &heartbeat.edges).await?;
+    tx.commit().await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 

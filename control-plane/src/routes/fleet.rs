@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 use utoipa::ToSchema;
@@ -12,23 +12,32 @@ use utoipa_axum::routes;
 
 use crate::auth::Viewer;
 use crate::db;
-use crate::error::{ApiResult, ErrorOut};
+use crate::error::{ApiError, ApiResult, ErrorOut};
 use crate::housekeeping::FORGET_EDGES_HOURS;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list))
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(receipt))
 }
 
-/// An edge heard from within this long is live; edges heartbeat every 15 s by default.
-const LIVE_WITHIN: Duration = Duration::seconds(60);
+/// Live or gone, by when it was last heard from.
+fn state_of(state: &AppState, last_seen_at: OffsetDateTime, now: OffsetDateTime) -> EdgeState {
+    let gone_after = Duration::seconds(i64::from(state.settings.edge_gone_after_seconds));
+    if now - last_seen_at < gone_after {
+        EdgeState::Live
+    } else {
+        EdgeState::Gone
+    }
+}
 
 #[derive(Serialize, ToSchema, Debug, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 enum EdgeState {
-    /// Heard from within the last minute.
+    /// Heard from lately (within --edge-gone-after, a minute by default).
     Live,
-    /// Not heard from for a minute or more; forgotten after a day.
+    /// Not heard from for longer; forgotten after a day.
     Gone,
 }
 
@@ -115,11 +124,7 @@ async fn list(State(state): State<AppState>, _: Viewer) -> ApiResult<axum::Json<
                 })
                 .collect();
             EdgeOut {
-                state: if now - row.last_seen_at < LIVE_WITHIN {
-                    EdgeState::Live
-                } else {
-                    EdgeState::Gone
-                },
+                state: state_of(&state, row.last_seen_at, now),
                 behind: environments.iter().map(|e| e.behind).max().unwrap_or(0),
                 id: status.id,
                 via: status.via,
@@ -136,4 +141,151 @@ async fn list(State(state): State<AppState>, _: Viewer) -> ApiResult<axum::Json<
         })
         .collect();
     Ok(axum::Json(EdgesOut { edges }))
+}
+
+#[derive(Serialize, ToSchema)]
+struct ReachedOut {
+    edge: String,
+    #[serde(with = "time::serde::rfc3339")]
+    reached_at: OffsetDateTime,
+    /// From the commit to the edge serving the change (0 if the edge's clock says
+    /// earlier).
+    after_ms: i64,
+    /// SDK streams open on the environment at that edge: the ones sent the change.
+    sdk_streams: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+struct WaitingOut {
+    edge: String,
+    state: EdgeState,
+    #[serde(with = "time::serde::rfc3339")]
+    last_seen_at: OffsetDateTime,
+}
+
+#[derive(Serialize, ToSchema)]
+struct EnvironmentReceipt {
+    project: String,
+    environment: String,
+    /// The revision the change produced; an edge serving it or a later one has it.
+    revision: i64,
+    reached: Vec<ReachedOut>,
+    /// Edges serving the environment that do not serve the change yet, since the commit.
+    waiting: Vec<WaitingOut>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct ReceiptOut {
+    #[serde(with = "time::serde::rfc3339")]
+    committed_at: OffsetDateTime,
+    /// Edges the change reached, and edges that serve what it changed at all.
+    reached: usize,
+    edges: usize,
+    /// The longest commit-to-edge time among the edges reached.
+    slowest_ms: Option<i64>,
+    /// SDK streams sent the change, over every edge reached.
+    sdk_streams: i64,
+    /// Per environment the change moved; empty for changes edges never see.
+    environments: Vec<EnvironmentReceipt>,
+}
+
+/// Whether a change reached every edge: per environment it moved, each edge with when
+/// it served the change (and how many SDK streams it sent it to), and each edge that
+/// serves the environment but not the change yet. Deployment pipelines can poll it
+/// until `reached == edges`.
+#[utoipa::path(get, path = "/audit-log/{id}/receipt", tag = "fleet",
+    params(("id" = i64, Path, description = "The audit entry's id")),
+    responses((status = 200, body = ReceiptOut), (status = 401, body = ErrorOut), (status = 404, body = ErrorOut)))]
+async fn receipt(
+    State(state): State<AppState>,
+    _: Viewer,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<ReceiptOut>> {
+    let not_found = || ApiError::not_found("entry_not_found", "audit entry");
+    let id: i64 = id.parse().map_err(|_| not_found())?;
+    let committed_at: OffsetDateTime =
+        sqlx::query_scalar("SELECT created_at FROM audit_log WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&state.db)
+            .await?
+            .ok_or_else(not_found)?;
+    let produced = db::receipts::of_entry(&state.db, id).await?;
+    let fleet = db::fleet::all(&state.db).await?;
+    let now = OffsetDateTime::now_utc();
+    let mut environments = Vec::new();
+    let (mut reached_edges, mut all_edges, mut streams) = (
+        std::collections::BTreeSet::new(),
+        std::collections::BTreeSet::new(),
+        0,
+    );
+    let mut slowest: Option<i64> = None;
+    for change in produced {
+        let reached: Vec<ReachedOut> = db::receipts::reached(
+            &state.db,
+            &change.project,
+            &change.environment,
+            change.revision,
+        )
+        .await?
+        .into_iter()
+        .map(|r| ReachedOut {
+            after_ms: ((r.applied_at - committed_at).whole_milliseconds() as i64).max(0),
+            edge: r.edge_id,
+            reached_at: r.applied_at,
+            sdk_streams: r.sdk_streams,
+        })
+        .collect();
+        // Edges serving this environment that have not served the change: from their
+        // last heartbeat, gone ones included (a change has not reached an edge that is
+        // down).
+        let waiting: Vec<WaitingOut> = fleet
+            .iter()
+            .filter(|row| {
+                row.status
+                    .0
+                    .environments
+                    .iter()
+                    .any(|e| e.project == change.project && e.environment == change.environment)
+                    && !reached.iter().any(|r| r.edge == row.status.0.id)
+            })
+            .map(|row| WaitingOut {
+                edge: row.status.0.id.clone(),
+                state: state_of(&state, row.last_seen_at, now),
+                last_seen_at: row.last_seen_at,
+            })
+            .collect();
+        for r in &reached {
+            reached_edges.insert(r.edge.clone());
+            all_edges.insert(r.edge.clone());
+            streams += r.sdk_streams;
+            slowest = Some(slowest.map_or(r.after_ms, |s| s.max(r.after_ms)));
+        }
+        for w in &waiting {
+            all_edges.insert(w.edge.clone());
+        }
+        environments.push(EnvironmentReceipt {
+            project: change.project,
+            environment: change.environment,
+            revision: change.revision,
+            reached,
+            waiting,
+        });
+    }
+    // An edge counts as reached only once it has every environment the change moved.
+    let waiting_somewhere: std::collections::BTreeSet<&str> = environments
+        .iter()
+        .flat_map(|e| e.waiting.iter().map(|w| w.edge.as_str()))
+        .collect();
+    let reached = reached_edges
+        .iter()
+        .filter(|edge| !waiting_somewhere.contains(edge.as_str()))
+        .count();
+    Ok(axum::Json(ReceiptOut {
+        committed_at,
+        reached,
+        edges: all_edges.len(),
+        slowest_ms: slowest,
+        sdk_streams: streams,
+        environments,
+    }))
 }

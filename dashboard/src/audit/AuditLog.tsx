@@ -5,6 +5,7 @@ import { api } from "../api/client";
 import type { JsonValue } from "../api/types";
 import { Empty, Failed, Loading } from "../components/ui";
 import { diffJson } from "./diff";
+import { Receipt } from "./Receipt";
 
 export interface AuditEntry {
   id: number;
@@ -26,7 +27,18 @@ interface Page {
 }
 
 /** Audit entries newest first, a page at a time, each with its old/new diff. */
-export function AuditLog({ path, query, empty }: { path: string; query?: Record<string, string>; empty: string }) {
+export function AuditLog({
+  path,
+  query,
+  empty,
+  receipts = false,
+}: {
+  path: string;
+  query?: Record<string, string>;
+  empty: string;
+  /** Show, per entry, whether the change reached every edge. */
+  receipts?: boolean;
+}) {
   const params = new URLSearchParams(query);
   const pages = useInfiniteQuery({
     queryKey: ["audit", path, params.toString()],
@@ -47,7 +59,7 @@ export function AuditLog({ path, query, empty }: { path: string; query?: Record<
     <div>
       <ol className="audit" aria-label="Audit entries">
         {entries.map((entry) => (
-          <AuditItem key={entry.id} entry={entry} />
+          <AuditItem key={entry.id} entry={entry} receipt={receipts} />
         ))}
       </ol>
       {pages.hasNextPage && (
@@ -59,7 +71,7 @@ export function AuditLog({ path, query, empty }: { path: string; query?: Record<
   );
 }
 
-function AuditItem({ entry }: { entry: AuditEntry }) {
+function AuditItem({ entry, receipt }: { entry: AuditEntry; receipt: boolean }) {
   const [open, setOpen] = useState(false);
   const lines = open ? diffJson(entry.old_value, entry.new_value) : [];
   return (
@@ -80,6 +92,7 @@ function AuditItem({ entry }: { entry: AuditEntry }) {
           </button>
         )}
       </div>
+      {receipt && <Receipt entryId={entry.id} />}
       {open && (
         <pre className="code diff" aria-label={`Changes of entry ${entry.id}`}>
           {lines.map((line, index) => (

@@ -97,7 +97,12 @@ export function FlagDetailPage() {
       )}
       <section className="history" aria-labelledby="history-title">
         <h2 id="history-title">History</h2>
-        <AuditLog path={`${base}/audit-log`} query={{ flag: flag.data.key }} empty="No changes recorded for this flag." />
+        <AuditLog
+          path={`${base}/audit-log`}
+          query={{ flag: flag.data.key }}
+          empty="No changes recorded for this flag."
+          receipts
+        />
       </section>
     </section>
   );

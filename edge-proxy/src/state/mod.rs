@@ -251,6 +251,15 @@ impl Store {
         self.generation.send_modify(|g| *g += 1);
     }
 
+    /// How many streams watch each environment now, by `(project, environment)`.
+    pub fn watching(&self) -> HashMap<(String, String), usize> {
+        let watchers = self.watchers.lock().expect("never poisoned");
+        watchers
+            .iter()
+            .map(|(key, sender)| (key.clone(), sender.receiver_count()))
+            .collect()
+    }
+
     /// Watches one environment: the receiver holds its current version, and wakes for
     /// each new one. `None` when the environment is not in service.
     pub fn watch(&self, project: &str, environment: &str) -> Option<EnvironmentWatch> {

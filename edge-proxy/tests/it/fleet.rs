@@ -42,7 +42,12 @@ fn production(edge: &Value) -> &Value {
 
 #[sqlx::test(migrator = "togglerino_control_plane::db::MIGRATOR")]
 async fn every_edge_of_a_chain_reports_where_it_stands(db: PgPool) {
-    let control_plane = ControlPlane::start(db.clone()).await;
+    // Gone after two silent seconds, rather than a minute.
+    let settings = togglerino_control_plane::Settings {
+        edge_gone_after_seconds: 2,
+        ..Default::default()
+    };
+    let control_plane = ControlPlane::start_with(db, settings).await;
     let region = Edge::start_with(&control_plane.url(), None, FAST).await;
     region.wait_ready().await;
     let (node, stopper) =
@@ -106,17 +111,56 @@ async fn every_edge_of_a_chain_reports_where_it_stands(db: PgPool) {
         assert_eq!(production(edge)["current_revision"], json!(before + 1));
     }
 
-    // The node stops; a minute later it shows as gone, and the region as live.
+    // The toggle's receipt: both edges have it, the node through the region.
+    let receipt = latest_receipt(&control_plane, |r| r["reached"] == 2).await;
+    assert_eq!(receipt["edges"], 2);
+    let environment = &receipt["environments"][0];
+    assert_eq!(environment["environment"], "production");
+    assert_eq!(environment["revision"], json!(before + 1));
+    assert_eq!(environment["reached"].as_array().unwrap().len(), 2);
+    assert_eq!(environment["waiting"], json!([]));
+    assert!(
+        receipt["slowest_ms"].as_i64().unwrap() < 10_000,
+        "{receipt}"
+    );
+
+    // The node stops; once silent for longer than the setting it shows as gone, though
+    // the region still passes on what it last heard from it, and the region stays live.
     let node_id = find(&seen, &format!("http://{}", region.address))["id"].clone();
     stopper.stop().await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    sqlx::query("UPDATE fleet_edges SET last_seen_at = now() - interval '2 minutes' WHERE id = $1")
-        .bind(node_id.as_str().unwrap())
-        .execute(&db)
-        .await
-        .unwrap();
-    let seen = edges(&control_plane).await;
-    let node_now = seen.iter().find(|e| e["id"] == node_id).unwrap();
-    assert_eq!(node_now["state"], "gone");
+    let seen = until(&control_plane, "the node gone", |edges| {
+        edges
+            .iter()
+            .any(|e| e["id"] == node_id && e["state"] == "gone")
+    })
+    .await;
     assert_eq!(find(&seen, &control_plane.url())["state"], "live");
+
+    // A change made now reaches the region, and says the node has not got it.
+    control_plane.toggle("production", false).await;
+    let receipt = latest_receipt(&control_plane, |r| r["reached"] == 1).await;
+    assert_eq!(receipt["edges"], 2);
+    let waiting = &receipt["environments"][0]["waiting"];
+    assert_eq!(waiting.as_array().unwrap().len(), 1, "{receipt}");
+    assert_eq!(waiting[0]["edge"], node_id);
+    assert_eq!(waiting[0]["state"], "gone");
+}
+
+/// The receipt of the project's latest audit entry, once `done` holds.
+async fn latest_receipt(control_plane: &ControlPlane, done: impl Fn(&Value) -> bool) -> Value {
+    let entries = control_plane
+        .get("/api/v1/projects/shop/audit-log?limit=1")
+        .await;
+    let id = entries["entries"][0]["id"].as_i64().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let receipt = control_plane
+            .get(&format!("/api/v1/audit-log/{id}/receipt"))
+            .await;
+        if done(&receipt) {
+            return receipt;
+        }
+        assert!(Instant::now() < deadline, "{receipt:#}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -27,11 +27,20 @@ impl ControlPlane {
     /// A control-plane process on `address` (port 0 for any), as a restarted one would
     /// come back on its old address.
     pub async fn replica_at(db: PgPool, address: SocketAddr) -> (SocketAddr, oneshot::Sender<()>) {
+        ControlPlane::replica_with(db, address, togglerino_control_plane::Settings::default()).await
+    }
+
+    /// A control-plane process with `settings` (the edge token is set here).
+    pub async fn replica_with(
+        db: PgPool,
+        address: SocketAddr,
+        settings: togglerino_control_plane::Settings,
+    ) -> (SocketAddr, oneshot::Sender<()>) {
         let listener = tokio::net::TcpListener::bind(address).await.unwrap();
         let address = listener.local_addr().unwrap();
         let settings = togglerino_control_plane::Settings {
             edge_token_hash: Some(togglerino_control_plane::auth::secrets::hash(EDGE_TOKEN)),
-            ..Default::default()
+            ..settings
         };
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(togglerino_control_plane::run(
@@ -45,7 +54,15 @@ impl ControlPlane {
     }
 
     pub async fn start(db: PgPool) -> ControlPlane {
-        let (address, stop) = ControlPlane::replica(db).await;
+        ControlPlane::start_with(db, togglerino_control_plane::Settings::default()).await
+    }
+
+    pub async fn start_with(
+        db: PgPool,
+        settings: togglerino_control_plane::Settings,
+    ) -> ControlPlane {
+        let (address, stop) =
+            ControlPlane::replica_with(db, "127.0.0.1:0".parse().unwrap(), settings).await;
         let http = reqwest::Client::builder()
             .cookie_store(true)
             .build()

@@ -29,6 +29,10 @@ pub struct EdgeStatus {
     pub evaluations_per_second: f64,
     /// The last failure to reach upstream, if the last attempt failed.
     pub sync_error: Option<String>,
+    /// How long ago this status was current: 0 for the sender's own, the time since it
+    /// was heard for one a chained edge passes on.
+    #[serde(default)]
+    pub heard_ms_ago: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,6 +44,8 @@ pub struct AppliedRevision {
     pub revision: u64,
     /// When this edge put the revision in service, in milliseconds since the Unix epoch.
     pub applied_at_ms: i64,
+    /// SDK streams open on this environment now: the ones a change to it is sent to.
+    pub sdk_streams: u64,
 }
 
 /// A heartbeat: the sender first, then the edges below it that it heard from lately.
@@ -83,6 +89,9 @@ impl Heartbeat {
             }
             if edge.environments.len() > 10_000 {
                 return Err(format!("edges[{i}]: at most 10,000 environments"));
+            }
+            if edge.heard_ms_ago > 86_400_000 {
+                return Err(format!("edges[{i}].heard_ms_ago is more than a day"));
             }
             if !edge.evaluations_per_second.is_finite() || edge.evaluations_per_second < 0.0 {
                 return Err(format!(

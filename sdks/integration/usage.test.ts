@@ -24,6 +24,16 @@ async function production(): Promise<{ total: number; variants: unknown }> {
 
 describe("read counts from @togglerino/sdk", () => {
   it("show up in the flag's insights beside what the edge served", async () => {
+    // The key was just made: wait until the edge knows it (the SDK waits long after a 401).
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline; ) {
+      const answer = await fetch(`${stack.edgeUrl}/api/v1/evaluate/shop/production`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${shop.sdkKey}`, "content-type": "application/json" },
+        body: "{}",
+      });
+      if (answer.status === 200) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const client = new Togglerino({
       baseUrl: stack.edgeUrl,
       sdkKey: shop.sdkKey,
@@ -35,14 +45,16 @@ describe("read counts from @togglerino/sdk", () => {
     });
     try {
       await client.initialize();
+      expect(client.ready).toBe(true);
       for (let i = 0; i < 7; i++) expect(client.getBool("checkout", true)).toBe(false);
-      // The stream's `flags` event (served by the edge) and seven reads.
+      // Served by the edge: the answer that showed the key known, and the stream's
+      // `flags` event; then seven reads.
       const deadline = Date.now() + 20_000;
-      while ((await production()).total < 8 && Date.now() < deadline) {
+      while ((await production()).total < 9 && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 100));
       }
       await new Promise((r) => setTimeout(r, 1_500));
-      expect(await production()).toMatchObject({ total: 8, variants: [{ variant: null, count: 8 }] });
+      expect(await production()).toMatchObject({ total: 9, variants: [{ variant: null, count: 9 }] });
     } finally {
       client.close();
     }

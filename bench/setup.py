@@ -32,6 +32,11 @@ def call(method, path, body=None):
 csrf = call("POST", "/api/v1/auth/setup", {"email": "bench@example.com", "password": "bench-password"})["csrf_token"]
 call("POST", "/api/v1/projects", {"key": "bench", "name": "Benchmark"})
 call("POST", "/api/v1/projects/bench/segments", {"key": "beta", "name": "Beta", "included": [f"beta-{i}" for i in range(200)]})
+# Targeting repeats across flags as it does in real projects, but not all alike: six
+# country lists, four e-mail domains (the evaluator decides a condition that several
+# rules state once per request, so identical copies would flatter it).
+COUNTRIES = [["DE", "FR", "NZ"], ["US", "CA"], ["GB", "IE"], ["JP", "KR", "SG"], ["BR", "AR", "CL", "MX"], ["AU", "NZ"]]
+DOMAINS = ["@acme.com", "@example.org", "@corp.io", "@test.dev"]
 for i in range(FLAGS):
     key = f"flag-{i:05d}"
     call("POST", "/api/v1/projects/bench/flags", {"key": key, "name": key, "type": "boolean", "default_value": False})
@@ -39,11 +44,11 @@ for i in range(FLAGS):
     if kind < 2:
         rules = []
     elif kind == 2:
-        rules = [{"conditions": [{"attribute": "country", "operator": "in", "value": ["DE", "FR", "NZ"]},
+        rules = [{"conditions": [{"attribute": "country", "operator": "in", "value": COUNTRIES[i // 6 % len(COUNTRIES)]},
                                  {"attribute": "plan", "operator": "not_equals", "value": "free"}], "variant": "on"}]
     elif kind == 3:
         rules = [{"conditions": [{"operator": "in_segment", "value": "beta"}], "variant": "on"},
-                 {"conditions": [{"attribute": "email", "operator": "ends_with", "value": "@acme.com"}], "variant": "on"}]
+                 {"conditions": [{"attribute": "email", "operator": "ends_with", "value": DOMAINS[i // 6 % len(DOMAINS)]}], "variant": "on"}]
     elif kind == 4:
         rules = [{"percentage_rollout": 25, "variant": "on"}]
     else:

@@ -37,18 +37,28 @@ fn five_condition_flag(key: &str) -> Value {
 fn realistic_flag(i: usize) -> Value {
     let key = format!("flag-{i:05}");
     let variants = json!([{"key": "on", "value": true}, {"key": "off", "value": false}]);
+    // As bench/setup.py: targeting repeats across flags, but not all alike.
+    const COUNTRIES: [&[&str]; 6] = [
+        &["DE", "FR", "NZ"],
+        &["US", "CA"],
+        &["GB", "IE"],
+        &["JP", "KR", "SG"],
+        &["BR", "AR", "CL", "MX"],
+        &["AU", "NZ"],
+    ];
+    const DOMAINS: [&str; 4] = ["@acme.com", "@example.org", "@corp.io", "@test.dev"];
     let rules = match i % 6 {
         0 | 1 => json!([]),
         2 => json!([{
             "conditions": [
-                {"attribute": "country", "operator": "in", "value": ["DE", "FR", "NZ"]},
+                {"attribute": "country", "operator": "in", "value": COUNTRIES[i / 6 % COUNTRIES.len()]},
                 {"attribute": "plan", "operator": "not_equals", "value": "free"}
             ],
             "variant": "on"
         }]),
         3 => json!([
             {"conditions": [{"operator": "in_segment", "value": "beta"}], "variant": "on"},
-            {"conditions": [{"attribute": "email", "operator": "ends_with", "value": "@acme.com"}], "variant": "on"}
+            {"conditions": [{"attribute": "email", "operator": "ends_with", "value": DOMAINS[i / 6 % DOMAINS.len()]}], "variant": "on"}
         ]),
         4 => json!([{"percentage_rollout": 25, "variant": "on"}]),
         _ => json!([

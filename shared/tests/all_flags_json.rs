@@ -79,8 +79,16 @@ fn flag_json(index: usize, spec: &FlagSpec) -> Value {
         rules.push(if spec.percentage && r == 0 {
             json!({"percentage_rollout": 40.0, "variant": "on", "salt": format!("s{index}")})
         } else {
+            // Conditions several flags state alike, and look-alikes that differ.
+            let condition = match (r, index % 4) {
+                (0, 0) => json!({"attribute": "plan", "operator": "equals", "value": "pro"}),
+                (0, 1) => json!({"attribute": "plan", "operator": "not_equals", "value": "pro"}),
+                (0, 2) => json!({"attribute": "plan", "operator": "equals", "value": "PRO", "case_insensitive": true}),
+                (0, _) => json!({"attribute": "plan", "operator": "in", "value": ["pro", "team"]}),
+                _ => json!({"attribute": "plan", "operator": "equals", "value": "free"}),
+            };
             json!({
-                "conditions": [{"attribute": "plan", "operator": "equals", "value": if r == 0 { "pro" } else { "free" }}],
+                "conditions": [condition],
                 "variant": if r == 0 { "on" } else { "off" }
             })
         });

@@ -1,6 +1,7 @@
 //! Conditions, compiled: every operand parsed once (regexes, versions, timestamps), so
 //! matching a context only reads.
 
+use std::cell::Cell;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,6 +20,31 @@ use crate::validate::{KeyKind, Problems, ValidationErrors, is_valid_key};
 
 /// The segments a condition may refer to, by key.
 pub(crate) type Segments = HashMap<String, Arc<CompiledSegment>>;
+
+/// What one context's evaluation has found out about the conditions of a snapshot, by
+/// [`CompiledCondition::id`]: flags often share targeting (a segment, a list of
+/// countries, internal users), and a condition that several rules state is decided once.
+pub(crate) struct Memo<'a>(&'a [Cell<Decided>]);
+
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) enum Decided {
+    #[default]
+    Unknown,
+    True,
+    False,
+}
+
+impl<'a> Memo<'a> {
+    /// A memo over `cells`, one per condition id, all [`Decided::Unknown`].
+    pub(crate) fn new(cells: &'a [Cell<Decided>]) -> Memo<'a> {
+        Memo(cells)
+    }
+
+    /// A memo that remembers nothing, for evaluating one flag.
+    pub(crate) fn none() -> Memo<'static> {
+        Memo(&[])
+    }
+}
 
 /// The longest attribute name accepted.
 const MAX_ATTRIBUTE_LEN: usize = 256;
@@ -61,6 +87,9 @@ impl Attribute {
 
 #[derive(Debug)]
 pub(crate) struct CompiledCondition {
+    /// The condition's place in its snapshot's [`Memo`]: the same for every rule that
+    /// states the same condition. `None` inside segments.
+    pub(crate) id: Option<u32>,
     /// `None` only for segment tests.
     attribute: Option<Attribute>,
     test: Test,
@@ -225,6 +254,7 @@ impl CompiledCondition {
         .ok();
 
         problems.finish_with(|| CompiledCondition {
+            id: None,
             attribute,
             test: test.expect("no problems means the test compiled"),
             negate: operator.negated().is_some(),
@@ -251,6 +281,27 @@ impl CompiledCondition {
 
     pub(crate) fn matches(&self, context: &EvaluationContext) -> bool {
         self.matches_positive(context) != self.negate
+    }
+
+    /// [`matches`](Self::matches), decided once per `memo` for every rule that states
+    /// this condition.
+    pub(crate) fn matches_once(&self, context: &EvaluationContext, memo: &Memo<'_>) -> bool {
+        match self.id.and_then(|id| memo.0.get(id as usize)) {
+            None => self.matches(context),
+            Some(cell) => match cell.get() {
+                Decided::True => true,
+                Decided::False => false,
+                Decided::Unknown => {
+                    let matches = self.matches(context);
+                    cell.set(if matches {
+                        Decided::True
+                    } else {
+                        Decided::False
+                    });
+                    matches
+                }
+            },
+        }
     }
 
     fn matches_positive(&self, context: &EvaluationContext) -> bool {

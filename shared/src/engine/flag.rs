@@ -1,12 +1,12 @@
 //! A flag's config in one environment, compiled: variants by index, rules with parsed
 //! conditions and rollouts in whole buckets.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
 use super::bucket::{BUCKETS, bucket_of, percentage_to_buckets};
-use super::condition::{Attribute, CompiledCondition, Segments};
+use super::condition::{Attribute, CompiledCondition, Memo, Segments};
 use super::result::{Evaluation, Reason};
 use super::trace::{RuleOutcome, RuleTrace};
 use crate::model::{EvaluationContext, Flag, FlagConfig, FlagType, Rule, Variant};
@@ -146,6 +146,23 @@ impl CompiledFlag {
         })
     }
 
+    /// Gives each condition of the flag's rules, compiled from `config`, its place in a
+    /// [`Memo`]: conditions stated alike (attribute, operator, operand and case) share
+    /// one.
+    pub(crate) fn number_conditions(
+        &mut self,
+        config: &FlagConfig,
+        ids: &mut HashMap<String, u32>,
+    ) {
+        for (rule, stated) in self.rules.iter_mut().zip(&config.targeting_rules) {
+            for (condition, stated) in rule.conditions.iter_mut().zip(&stated.conditions) {
+                let key = serde_json::to_string(stated).expect("a condition serializes");
+                let next = u32::try_from(ids.len()).expect("fewer conditions than u32::MAX");
+                condition.id = Some(*ids.entry(key).or_insert(next));
+            }
+        }
+    }
+
     /// Whether evaluation gets past step 1 (archived or disabled).
     pub(crate) fn has_rules(&self) -> bool {
         !self.rules.is_empty()
@@ -215,6 +232,7 @@ impl CompiledFlag {
     pub(crate) fn evaluate(
         &self,
         context: &EvaluationContext,
+        memo: &Memo<'_>,
         served_by: impl Fn(usize) -> Option<usize>,
     ) -> Outcome {
         if !self.is_on() {
@@ -229,7 +247,7 @@ impl CompiledFlag {
         }
         self.rules
             .iter()
-            .find_map(|rule| rule.serve(context))
+            .find_map(|rule| rule.serve(context, memo))
             .map_or(
                 Outcome::Served(self.default_variant, Reason::Default),
                 |(v, reason)| Outcome::Served(v, reason),
@@ -337,8 +355,12 @@ impl CompiledRule {
         (trace, served)
     }
 
-    fn serve(&self, context: &EvaluationContext) -> Option<(usize, Reason)> {
-        if !self.conditions.iter().all(|c| c.matches(context)) {
+    fn serve(&self, context: &EvaluationContext, memo: &Memo<'_>) -> Option<(usize, Reason)> {
+        if !self
+            .conditions
+            .iter()
+            .all(|c| c.matches_once(context, memo))
+        {
             return None;
         }
         match &self.serve {

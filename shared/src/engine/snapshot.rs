@@ -1,9 +1,10 @@
 //! A snapshot compiled for evaluation: the only form the engine reads.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::condition::Segments;
+use super::condition::{Decided, Memo, Segments};
 use super::flag::{CompiledFlag, Outcome, ResolvedPrerequisite};
 use super::result::{Evaluation, EvaluationError};
 use super::segment::CompiledSegment;
@@ -29,6 +30,8 @@ pub struct CompiledSnapshot {
     /// Every flag index, prerequisites before the flags that need them.
     order: Vec<usize>,
     answers: Answers,
+    /// How many distinct conditions the flags' rules state: the size of a [`Memo`].
+    conditions: usize,
     sdk_keys: HashMap<[u8; 32], SdkKeyInfo>,
     /// What the serving methods answered, counted; shared so that counts made by
     /// requests still holding this version can be read after it is replaced.
@@ -93,6 +96,10 @@ pub fn compile(snapshot: &Snapshot) -> Result<CompiledSnapshot, ValidationErrors
     }
 
     // Every flag compiled, so `flags[i]` is `snapshot.flags[i]`.
+    let mut condition_ids = HashMap::new();
+    for (flag, entry) in flags.iter_mut().zip(&snapshot.flags) {
+        flag.number_conditions(&entry.config, &mut condition_ids);
+    }
     for (i, entry) in snapshot.flags.iter().enumerate() {
         let mut resolved = Vec::with_capacity(entry.config.prerequisites.len());
         for (j, prerequisite) in entry.config.prerequisites.iter().enumerate() {
@@ -169,6 +176,7 @@ pub fn compile(snapshot: &Snapshot) -> Result<CompiledSnapshot, ValidationErrors
         index,
         order,
         answers,
+        conditions: condition_ids.len(),
         sdk_keys,
         tally,
     })
@@ -282,7 +290,7 @@ impl CompiledSnapshot {
         }
         let flag = &self.flags[index];
         let outcome = if flag.prerequisites.is_empty() {
-            flag.evaluate(context, |_| None)
+            flag.evaluate(context, &Memo::none(), |_| None)
         } else {
             self.evaluate_with_prerequisites(index, context)
         };
@@ -363,7 +371,7 @@ impl CompiledSnapshot {
             if stack.len() > pending_before {
                 continue;
             }
-            let outcome = flag.evaluate(context, |p| lookup(&served, p).flatten());
+            let outcome = flag.evaluate(context, &Memo::none(), |p| lookup(&served, p).flatten());
             if current == target {
                 return outcome;
             }
@@ -386,9 +394,10 @@ impl CompiledSnapshot {
         context: &EvaluationContext,
         kind: SdkKeyKind,
     ) -> Vec<(&str, Evaluation<'_>)> {
-        // Every flag evaluated, none taken as known: the reference the fast paths are
-        // tested against.
-        let outcomes = self.outcomes(context, vec![None; self.flags.len()], &self.order);
+        // Every flag evaluated, none taken as known and no condition remembered: the
+        // reference the fast paths are tested against.
+        let none = vec![None; self.flags.len()];
+        let outcomes = self.outcomes(context, none, &self.order, &Memo::none());
         let tally = self.tally.shard();
         self.flags
             .iter()
@@ -412,9 +421,11 @@ impl CompiledSnapshot {
         context: &EvaluationContext,
         mut known: Vec<Option<Outcome>>,
         order: &[usize],
+        memo: &Memo<'_>,
     ) -> Vec<Option<Outcome>> {
         for &i in order {
-            let outcome = self.flags[i].evaluate(context, |p| known[p].and_then(Outcome::variant));
+            let outcome =
+                self.flags[i].evaluate(context, memo, |p| known[p].and_then(Outcome::variant));
             known[i] = Some(outcome);
         }
         known
@@ -432,25 +443,18 @@ impl CompiledSnapshot {
         out: &mut Vec<u8>,
     ) -> usize {
         let answers = &self.answers;
-        let outcomes = self.outcomes(context, answers.fixed.clone(), &answers.dynamic_order);
-        out.reserve(answers.max_len);
-        out.push(b'{');
+        let cells = vec![Cell::new(Decided::Unknown); self.conditions];
+        let memo = Memo::new(&cells);
+        let outcomes = self.outcomes(
+            context,
+            answers.fixed.clone(),
+            &answers.dynamic_order,
+            &memo,
+        );
         let tally = self.tally.shard();
-        let mut count = 0;
-        for (i, (flag, outcome)) in self.flags.iter().zip(outcomes).enumerate() {
-            if flag.archived || !visible(flag, kind) {
-                continue;
-            }
-            if count > 0 {
-                out.push(b',');
-            }
-            count += 1;
-            let outcome = outcome.expect("the order covers every flag");
-            tally.count(i, outcome);
-            answers.write_entry(i, outcome, out);
-        }
-        out.push(b'}');
-        count
+        answers.write_all(kind, &outcomes, out, |flag, outcome| {
+            tally.count(flag, outcome)
+        })
     }
 
     /// Writes what serializing [`evaluate_for`](Self::evaluate_for)'s answer gives

@@ -5,11 +5,15 @@
 //! snapshot is compiled, so [`write_all_json`](super::CompiledSnapshot::write_all_json)
 //! copies bytes instead of escaping keys and serializing values on every request. And in
 //! a typical project most flags are off, or on without a rule: no context can change
-//! their answer, so their outcome is decided here too and only the rest are evaluated.
+//! their answer, so their outcome is decided here too, their entries are laid out ready
+//! to copy in runs, and only the rest are evaluated.
 
+use std::ops::Range;
+
+use super::super::condition::Memo;
 use super::super::flag::{CompiledFlag, Outcome};
 use super::super::result::Reason;
-use crate::model::EvaluationContext;
+use crate::model::{EvaluationContext, SdkKeyKind};
 
 #[derive(Debug, Default)]
 pub(super) struct Answers {
@@ -17,19 +21,52 @@ pub(super) struct Answers {
     pub(super) fixed: Vec<Option<Outcome>>,
     /// Flags a context can change, in prerequisite order.
     pub(super) dynamic_order: Vec<usize>,
-    /// Per flag: `"key":`.
-    keys: Vec<Box<str>>,
-    /// Per flag and variant: `{"value":…,"variant":"…","reason":"`, the reason to follow.
-    served: Vec<Box<[Box<str>]>>,
-    /// Per flag: `{"value":<default value>,"variant":null,"reason":"`.
-    off: Vec<Box<str>>,
-    /// The most bytes an all-flags object can take (every flag listed, each at its
-    /// longest answer): a buffer this large never grows.
-    pub(super) max_len: usize,
+    /// Per flag, then per variant and last for "off": `,"key":{"value":…,"variant":…,
+    /// "reason":"`, the reason to follow.
+    heads: Vec<Box<[Box<[u8]>]>>,
+    /// Per flag: where `{"value"` starts in each of its heads.
+    key_lens: Vec<usize>,
+    /// The all-flags object for client keys, then for server keys.
+    layouts: [Layout; 2],
+}
+
+/// An all-flags object for one kind of key, as it is written: runs of entries that are
+/// the same for every context, and the flags between them to evaluate.
+#[derive(Debug, Default)]
+struct Layout {
+    pieces: Vec<Piece>,
+    /// The runs' bytes, commas included.
+    fixed_bytes: Box<[u8]>,
+    /// Every listed flag with a fixed outcome, for counting.
+    fixed_listed: Vec<(usize, Outcome)>,
+    /// How many flags the object lists.
+    listed: usize,
+    /// The most bytes the object can take (every flag at its longest answer): a buffer
+    /// this large never grows.
+    max_len: usize,
+}
+
+#[derive(Debug)]
+enum Piece {
+    /// Bytes of [`Layout::fixed_bytes`].
+    Fixed(Range<usize>),
+    /// A flag to evaluate, and whether its entry follows another one.
+    Dynamic { flag: usize, comma: bool },
 }
 
 /// The longest reason, for sizing buffers.
 const LONGEST_REASON: usize = "PREREQUISITE_FAILED".len();
+
+/// What follows a head: the reason and the end of the object.
+fn tail(reason: Reason) -> &'static [u8] {
+    match reason {
+        Reason::Disabled => b"DISABLED\"}",
+        Reason::PrerequisiteFailed => b"PREREQUISITE_FAILED\"}",
+        Reason::TargetingMatch => b"TARGETING_MATCH\"}",
+        Reason::Split => b"SPLIT\"}",
+        Reason::Default => b"DEFAULT\"}",
+    }
+}
 
 impl Answers {
     /// `order` lists every flag after its prerequisites.
@@ -44,49 +81,149 @@ impl Answers {
                 || (!flag.has_rules()
                     && flag.prerequisites.iter().all(|p| fixed[p.flag].is_some()));
             if context_free {
-                fixed[i] = Some(flag.evaluate(&nobody, |p| fixed[p].and_then(Outcome::variant)));
+                let outcome = flag.evaluate(&nobody, &Memo::none(), |p| {
+                    fixed[p].and_then(Outcome::variant)
+                });
+                fixed[i] = Some(outcome);
             } else {
                 dynamic_order.push(i);
             }
         }
+        let mut heads = Vec::with_capacity(flags.len());
+        let mut key_lens = Vec::with_capacity(flags.len());
+        for flag in flags {
+            let mut key = b",".to_vec();
+            serde_json::to_writer(&mut key, &flag.key).expect("a string serializes");
+            key.push(b':');
+            let head = |outcome| {
+                let mut head = key.clone();
+                head.extend_from_slice(up_to_reason(flag, outcome).as_bytes());
+                head.into_boxed_slice()
+            };
+            let flag_heads: Box<[Box<[u8]>]> = (0..flag.variants.len())
+                .map(|v| head(Outcome::Served(v, Reason::Default)))
+                .chain([head(Outcome::Off(Reason::Default))])
+                .collect();
+            key_lens.push(key.len());
+            heads.push(flag_heads);
+        }
         let mut answers = Answers {
             fixed,
             dynamic_order,
-            max_len: 2,
-            ..Answers::default()
+            heads,
+            key_lens,
+            layouts: Default::default(),
         };
-        for flag in flags {
-            let mut key = serde_json::to_string(&flag.key).expect("a string serializes");
-            key.push(':');
-            let served: Box<[Box<str>]> = (0..flag.variants.len())
-                .map(|v| up_to_reason(flag, Outcome::Served(v, Reason::Default)))
-                .collect();
-            let off = up_to_reason(flag, Outcome::Off(Reason::Default));
-            let longest = served.iter().chain([&off]).map(|a| a.len()).max();
-            answers.max_len += key.len() + longest.unwrap_or(0) + LONGEST_REASON + 3;
-            answers.keys.push(key.into_boxed_str());
-            answers.served.push(served);
-            answers.off.push(off);
-        }
+        answers.layouts =
+            [SdkKeyKind::Client, SdkKeyKind::Server].map(|kind| answers.layout(flags, kind));
         answers
     }
 
-    /// Writes `"key":{"value":…,"variant":…,"reason":"…"}` for flag `flag`.
-    pub(super) fn write_entry(&self, flag: usize, outcome: Outcome, out: &mut Vec<u8>) {
-        out.extend_from_slice(self.keys[flag].as_bytes());
-        self.write_answer(flag, outcome, out);
+    fn layout(&self, flags: &[CompiledFlag], kind: SdkKeyKind) -> Layout {
+        let mut layout = Layout {
+            max_len: 2,
+            ..Layout::default()
+        };
+        let mut fixed_bytes = Vec::new();
+        let mut run_start = 0;
+        for (i, flag) in flags.iter().enumerate() {
+            if flag.archived || !super::visible(flag, kind) {
+                continue;
+            }
+            let comma = layout.listed > 0;
+            layout.listed += 1;
+            let longest = self.heads[i].iter().map(|h| h.len()).max().unwrap_or(0);
+            layout.max_len += longest + LONGEST_REASON + 2;
+            match self.fixed[i] {
+                Some(outcome) => {
+                    let entry = self.entry(i, outcome);
+                    fixed_bytes.extend_from_slice(if comma { &entry } else { &entry[1..] });
+                    layout.fixed_listed.push((i, outcome));
+                }
+                None => {
+                    if run_start < fixed_bytes.len() {
+                        layout
+                            .pieces
+                            .push(Piece::Fixed(run_start..fixed_bytes.len()));
+                    }
+                    run_start = fixed_bytes.len();
+                    layout.pieces.push(Piece::Dynamic { flag: i, comma });
+                }
+            }
+        }
+        if run_start < fixed_bytes.len() {
+            layout
+                .pieces
+                .push(Piece::Fixed(run_start..fixed_bytes.len()));
+        }
+        layout.fixed_bytes = fixed_bytes.into_boxed_slice();
+        layout
+    }
+
+    /// `,"key":{"value":…,"variant":…,"reason":"…"}` for flag `flag`.
+    fn entry(&self, flag: usize, outcome: Outcome) -> Vec<u8> {
+        let mut entry = Vec::new();
+        let (head, reason) = self.head(flag, outcome);
+        entry.extend_from_slice(head);
+        entry.extend_from_slice(tail(reason));
+        entry
+    }
+
+    fn head(&self, flag: usize, outcome: Outcome) -> (&[u8], Reason) {
+        let heads = &self.heads[flag];
+        match outcome {
+            Outcome::Off(reason) => (&heads[heads.len() - 1], reason),
+            Outcome::Served(variant, reason) => (&heads[variant], reason),
+        }
+    }
+
+    fn layout_for(&self, kind: SdkKeyKind) -> &Layout {
+        match kind {
+            SdkKeyKind::Client => &self.layouts[0],
+            SdkKeyKind::Server => &self.layouts[1],
+        }
+    }
+
+    /// Writes the all-flags object for keys of `kind` with `outcomes` of the flags a
+    /// context can change, calling `count` with every flag listed and its outcome.
+    /// Returns how many flags it lists.
+    pub(super) fn write_all(
+        &self,
+        kind: SdkKeyKind,
+        outcomes: &[Option<Outcome>],
+        out: &mut Vec<u8>,
+        mut count: impl FnMut(usize, Outcome),
+    ) -> usize {
+        let layout = self.layout_for(kind);
+        out.reserve(layout.max_len);
+        out.push(b'{');
+        for piece in &layout.pieces {
+            match *piece {
+                Piece::Fixed(ref bytes) => {
+                    out.extend_from_slice(&layout.fixed_bytes[bytes.clone()])
+                }
+                Piece::Dynamic { flag, comma } => {
+                    let outcome = outcomes[flag].expect("the order covers every flag");
+                    count(flag, outcome);
+                    let (head, reason) = self.head(flag, outcome);
+                    out.extend_from_slice(if comma { head } else { &head[1..] });
+                    out.extend_from_slice(tail(reason));
+                }
+            }
+        }
+        out.push(b'}');
+        for &(flag, outcome) in &layout.fixed_listed {
+            count(flag, outcome);
+        }
+        layout.listed
     }
 
     /// Writes `{"value":…,"variant":…,"reason":"…"}`: what serializing the flag's
     /// evaluation for `outcome` gives.
     pub(super) fn write_answer(&self, flag: usize, outcome: Outcome, out: &mut Vec<u8>) {
-        let (start, reason) = match outcome {
-            Outcome::Off(reason) => (&self.off[flag], reason),
-            Outcome::Served(variant, reason) => (&self.served[flag][variant], reason),
-        };
-        out.extend_from_slice(start.as_bytes());
-        out.extend_from_slice(reason.as_str().as_bytes());
-        out.extend_from_slice(b"\"}");
+        let (head, reason) = self.head(flag, outcome);
+        out.extend_from_slice(&head[self.key_lens[flag]..]);
+        out.extend_from_slice(tail(reason));
     }
 }
 

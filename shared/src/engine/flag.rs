@@ -152,13 +152,22 @@ impl CompiledFlag {
     pub(crate) fn number_conditions(
         &mut self,
         config: &FlagConfig,
-        ids: &mut HashMap<String, u32>,
+        ids: &mut HashMap<Vec<u8>, u32>,
     ) {
+        let mut key = Vec::new();
         for (rule, stated) in self.rules.iter_mut().zip(&config.targeting_rules) {
             for (condition, stated) in rule.conditions.iter_mut().zip(&stated.conditions) {
-                let key = serde_json::to_string(stated).expect("a condition serializes");
-                let next = u32::try_from(ids.len()).expect("fewer conditions than u32::MAX");
-                condition.id = Some(*ids.entry(key).or_insert(next));
+                key.clear();
+                serde_json::to_writer(&mut key, stated).expect("a condition serializes");
+                let id = match ids.get(&key) {
+                    Some(&id) => id,
+                    None => {
+                        let id = u32::try_from(ids.len()).expect("fewer conditions than u32::MAX");
+                        ids.insert(key.clone(), id);
+                        id
+                    }
+                };
+                condition.id = Some(id);
             }
         }
     }

@@ -457,6 +457,12 @@ impl CompiledSnapshot {
         })
     }
 
+    /// The most bytes [`write_all_json`](Self::write_all_json) writes for keys of
+    /// `kind`: a buffer this large never grows.
+    pub fn all_json_capacity(&self, kind: SdkKeyKind) -> usize {
+        self.answers.max_len(kind)
+    }
+
     /// Writes what serializing [`evaluate_for`](Self::evaluate_for)'s answer gives
     /// (`{"value", "variant", "reason"}`) into `out`, without serializing anything.
     pub fn write_json_for(

@@ -97,7 +97,7 @@ impl Answers {
             key.push(b':');
             let head = |outcome| {
                 let mut head = key.clone();
-                head.extend_from_slice(up_to_reason(flag, outcome).as_bytes());
+                write_up_to_reason(&mut head, flag, outcome);
                 head.into_boxed_slice()
             };
             let flag_heads: Box<[Box<[u8]>]> = (0..flag.variants.len())
@@ -136,8 +136,9 @@ impl Answers {
             layout.max_len += longest + LONGEST_REASON + 2;
             match self.fixed[i] {
                 Some(outcome) => {
-                    let entry = self.entry(i, outcome);
-                    fixed_bytes.extend_from_slice(if comma { &entry } else { &entry[1..] });
+                    let (head, reason) = self.head(i, outcome);
+                    fixed_bytes.extend_from_slice(if comma { head } else { &head[1..] });
+                    fixed_bytes.extend_from_slice(tail(reason));
                     layout.fixed_listed.push((i, outcome));
                 }
                 None => {
@@ -160,15 +161,6 @@ impl Answers {
         layout
     }
 
-    /// `,"key":{"value":…,"variant":…,"reason":"…"}` for flag `flag`.
-    fn entry(&self, flag: usize, outcome: Outcome) -> Vec<u8> {
-        let mut entry = Vec::new();
-        let (head, reason) = self.head(flag, outcome);
-        entry.extend_from_slice(head);
-        entry.extend_from_slice(tail(reason));
-        entry
-    }
-
     fn head(&self, flag: usize, outcome: Outcome) -> (&[u8], Reason) {
         let heads = &self.heads[flag];
         match outcome {
@@ -182,6 +174,11 @@ impl Answers {
             SdkKeyKind::Client => &self.layouts[0],
             SdkKeyKind::Server => &self.layouts[1],
         }
+    }
+
+    /// The most bytes [`write_all`](Self::write_all) writes for keys of `kind`.
+    pub(super) fn max_len(&self, kind: SdkKeyKind) -> usize {
+        self.layout_for(kind).max_len
     }
 
     /// Writes the all-flags object for keys of `kind` with `outcomes` of the flags a
@@ -227,11 +224,13 @@ impl Answers {
     }
 }
 
-/// The evaluation's JSON as serde writes it, cut just before the reason's text.
-fn up_to_reason(flag: &CompiledFlag, outcome: Outcome) -> Box<str> {
-    let json = serde_json::to_string(&flag.evaluation(outcome)).expect("an evaluation serializes");
-    let end = format!("{}\"}}", Reason::Default.as_str());
-    json.strip_suffix(&end)
-        .expect("the reason is an evaluation's last field")
-        .into()
+/// Appends the evaluation's JSON as serde writes it, cut just before the reason's text.
+fn write_up_to_reason(out: &mut Vec<u8>, flag: &CompiledFlag, outcome: Outcome) {
+    serde_json::to_writer(&mut *out, &flag.evaluation(outcome)).expect("an evaluation serializes");
+    let end = tail(Reason::Default);
+    assert!(
+        out.ends_with(end),
+        "the reason is an evaluation's last field"
+    );
+    out.truncate(out.len() - end.len());
 }

@@ -31,9 +31,19 @@ use crate::config::Config;
 use crate::state::Store;
 use crate::sync::Syncer;
 
-/// What every handler can reach.
+/// What every handler can reach. One pointer: the router clones it for every request.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub store: Arc<Store>,
     pub syncer: Arc<Syncer>,
     /// Evaluation counts on their way upstream.
@@ -77,7 +87,7 @@ impl AppState {
             &config.edge_token,
             config.cache_dir.clone(),
         ));
-        AppState {
+        AppState(Arc::new(Shared {
             store,
             syncer,
             metrics: Arc::new(metrics::Metrics::new(
@@ -104,7 +114,7 @@ impl AppState {
             ),
             closing,
             closer: Arc::new(closer),
-        }
+        }))
     }
 }
 

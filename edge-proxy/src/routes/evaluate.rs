@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::header::{CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde::Deserialize;
@@ -114,38 +114,54 @@ fn with_revision(body: impl IntoResponse, revision: u64) -> Response {
 /// The validator of an all-flags answer. The answer is a function of the environment's
 /// version and the request body alone, so polling clients get 304 without anything
 /// being evaluated.
-fn all_flags_etag(revision: u64, body: &[u8]) -> String {
-    format!("\"{revision}-{}\"", hex::encode(&Sha256::digest(body)[..8]))
+fn all_flags_etag(revision: u64, body: &[u8]) -> HeaderValue {
+    let mut digest = [0u8; 16];
+    hex::encode_to_slice(&Sha256::digest(body)[..8], &mut digest).expect("16 hex digits");
+    let mut etag = Vec::with_capacity(40);
+    write!(etag, "\"{revision}-").expect("writing to memory cannot fail");
+    etag.extend_from_slice(&digest);
+    etag.push(b'"');
+    HeaderValue::from_maybe_shared(Bytes::from(etag)).expect("digits and hex are a valid header")
+}
+
+/// The request's `If-None-Match` values, taken without copying its other headers.
+struct IfNoneMatch(Vec<HeaderValue>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IfNoneMatch {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<IfNoneMatch, Self::Rejection> {
+        let values = parts.headers.get_all(IF_NONE_MATCH).iter().cloned();
+        Ok(IfNoneMatch(values.collect()))
+    }
 }
 
 async fn all_flags(
     State(state): State<AppState>,
     key: SdkKey,
     Path((project, env)): Path<(String, String)>,
-    headers: HeaderMap,
+    IfNoneMatch(cached): IfNoneMatch,
     Body(body, raw): Body<EvaluateIn>,
 ) -> Result<Response, EdgeError> {
     let snapshot = scoped(&key, &project, &env)?;
     let etag = all_flags_etag(snapshot.revision(), &raw);
-    let etag_header = HeaderValue::from_str(&etag).expect("digits and hex are a valid header");
-    let cached = headers
-        .get_all(IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok());
-    if if_none_match(cached, &[etag.as_str()]) {
+    let etag_text = etag.to_str().expect("an ASCII header");
+    let cached = cached.iter().filter_map(|v| v.to_str().ok());
+    if if_none_match(cached, &[etag_text]) {
         let mut response = with_revision(StatusCode::NOT_MODIFIED, snapshot.revision());
-        response.headers_mut().insert(ETAG, etag_header);
+        response.headers_mut().insert(ETAG, etag);
         return Ok(response);
     }
     // `{"flags": {…}, "revision": N}`, written straight into the answer's buffer.
-    let mut out = Vec::new();
+    let kind = key.scope.kind;
+    let mut out = Vec::with_capacity(snapshot.all_json_capacity(kind) + 40);
     out.extend_from_slice(b"{\"flags\":");
-    let count = snapshot.write_all_json(&body.context, key.scope.kind, &mut out);
+    let count = snapshot.write_all_json(&body.context, kind, &mut out);
     write!(out, ",\"revision\":{}}}", snapshot.revision()).expect("writing to memory cannot fail");
     state.metrics.evaluations.inc_by(count as u64);
     let json = HeaderValue::from_static("application/json");
     let mut response = with_revision(([(CONTENT_TYPE, json)], out), snapshot.revision());
-    response.headers_mut().insert(ETAG, etag_header);
+    response.headers_mut().insert(ETAG, etag);
     Ok(response)
 }
 

@@ -4,7 +4,8 @@
 # between two builds show. Each edge binary serves N and then 2N requests (one flag, and
 # all 350 flags; bench/requests.py, a different user each time); the difference over N
 # is the cost of one request, start-up and shutdown cancelled out. User space only: the
-# kernel's part of sending answers is not counted.
+# kernel's part of sending answers is not counted. Heartbeats, usage reports and polls
+# are put off for the run: each would add thousands of instructions to one count only.
 #
 # Usage: bench/instructions.sh [N, default 1000] [edge binary ...]
 # Default binary: this tree's release edge. Give two to compare builds.
@@ -23,6 +24,7 @@ count() {
   local binary=$1 path=$2 requests=$3 out="$bench_work/callgrind.out"
   valgrind --tool=callgrind --callgrind-out-file="$out" "$binary" \
     --upstream-url http://127.0.0.1:18080 --edge-token "$EDGE_TOKEN" --listen 127.0.0.1:18091 \
+    --heartbeat-interval 60m --usage-interval 60m --poll-interval 60m \
     > "$bench_work/valgrind.log" 2>&1 &
   local pid=$!
   until curl -sf http://127.0.0.1:18091/readyz >/dev/null; do sleep 0.5; done

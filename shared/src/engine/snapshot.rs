@@ -445,14 +445,17 @@ impl CompiledSnapshot {
         let answers = &self.answers;
         let cells = vec![Cell::new(Decided::Unknown); self.conditions];
         let memo = Memo::new(&cells);
-        let outcomes = self.outcomes(
-            context,
-            answers.fixed.clone(),
-            &answers.dynamic_order,
-            &memo,
-        );
+        // Only flags a context can change are evaluated; prerequisites read the others'
+        // fixed outcomes.
+        let mut dynamic = Vec::with_capacity(answers.dynamic_order.len());
+        for &i in &answers.dynamic_order {
+            let outcome = self.flags[i].evaluate(context, &memo, |p| {
+                answers.outcome(p, &dynamic).and_then(Outcome::variant)
+            });
+            dynamic.push(outcome);
+        }
         let tally = self.tally.shard();
-        answers.write_all(kind, &outcomes, out, |flag, outcome| {
+        answers.write_all(kind, &dynamic, out, |flag, outcome| {
             tally.count(flag, outcome)
         })
     }

@@ -21,6 +21,8 @@ pub(super) struct Answers {
     pub(super) fixed: Vec<Option<Outcome>>,
     /// Flags a context can change, in prerequisite order.
     pub(super) dynamic_order: Vec<usize>,
+    /// Per flag: its place in `dynamic_order`, if it has one.
+    dynamic_slot: Vec<Option<u32>>,
     /// Per flag, then per variant and last for "off": `,"key":{"value":…,"variant":…,
     /// "reason":"`, the reason to follow.
     heads: Vec<Box<[Box<[u8]>]>>,
@@ -50,8 +52,13 @@ struct Layout {
 enum Piece {
     /// Bytes of [`Layout::fixed_bytes`].
     Fixed(Range<usize>),
-    /// A flag to evaluate, and whether its entry follows another one.
-    Dynamic { flag: usize, comma: bool },
+    /// A flag to evaluate, its place in `dynamic_order`, and whether its entry follows
+    /// another one.
+    Dynamic {
+        flag: usize,
+        slot: usize,
+        comma: bool,
+    },
 }
 
 /// The longest reason, for sizing buffers.
@@ -107,9 +114,14 @@ impl Answers {
             key_lens.push(key.len());
             heads.push(flag_heads);
         }
+        let mut dynamic_slot = vec![None; flags.len()];
+        for (slot, &flag) in dynamic_order.iter().enumerate() {
+            dynamic_slot[flag] = Some(u32::try_from(slot).expect("fewer flags than u32::MAX"));
+        }
         let mut answers = Answers {
             fixed,
             dynamic_order,
+            dynamic_slot,
             heads,
             key_lens,
             layouts: Default::default(),
@@ -148,7 +160,13 @@ impl Answers {
                             .push(Piece::Fixed(run_start..fixed_bytes.len()));
                     }
                     run_start = fixed_bytes.len();
-                    layout.pieces.push(Piece::Dynamic { flag: i, comma });
+                    let slot =
+                        self.dynamic_slot[i].expect("a flag without a fixed outcome") as usize;
+                    layout.pieces.push(Piece::Dynamic {
+                        flag: i,
+                        slot,
+                        comma,
+                    });
                 }
             }
         }
@@ -181,13 +199,22 @@ impl Answers {
         self.layout_for(kind).max_len
     }
 
-    /// Writes the all-flags object for keys of `kind` with `outcomes` of the flags a
-    /// context can change, calling `count` with every flag listed and its outcome.
-    /// Returns how many flags it lists.
+    /// The outcome of flag `flag` for a context, given `dynamic`: the outcomes of the
+    /// flags a context can change, in `dynamic_order`, as far as they are known.
+    pub(super) fn outcome(&self, flag: usize, dynamic: &[Outcome]) -> Option<Outcome> {
+        self.fixed[flag].or_else(|| {
+            let slot = self.dynamic_slot[flag]? as usize;
+            dynamic.get(slot).copied()
+        })
+    }
+
+    /// Writes the all-flags object for keys of `kind` with `dynamic`, the outcomes of
+    /// every flag a context can change (in `dynamic_order`), calling `count` with every
+    /// flag listed and its outcome. Returns how many flags it lists.
     pub(super) fn write_all(
         &self,
         kind: SdkKeyKind,
-        outcomes: &[Option<Outcome>],
+        dynamic: &[Outcome],
         out: &mut Vec<u8>,
         mut count: impl FnMut(usize, Outcome),
     ) -> usize {
@@ -199,8 +226,8 @@ impl Answers {
                 Piece::Fixed(ref bytes) => {
                     out.extend_from_slice(&layout.fixed_bytes[bytes.clone()])
                 }
-                Piece::Dynamic { flag, comma } => {
-                    let outcome = outcomes[flag].expect("the order covers every flag");
+                Piece::Dynamic { flag, slot, comma } => {
+                    let outcome = dynamic[slot];
                     count(flag, outcome);
                     let (head, reason) = self.head(flag, outcome);
                     out.extend_from_slice(if comma { head } else { &head[1..] });

@@ -396,8 +396,13 @@ impl CompiledSnapshot {
     ) -> Vec<(&str, Evaluation<'_>)> {
         // Every flag evaluated, none taken as known and no condition remembered: the
         // reference the fast paths are tested against.
-        let none = vec![None; self.flags.len()];
-        let outcomes = self.outcomes(context, none, &self.order, &Memo::none());
+        let mut outcomes: Vec<Option<Outcome>> = vec![None; self.flags.len()];
+        for &i in &self.order {
+            let outcome = self.flags[i].evaluate(context, &Memo::none(), |p| {
+                outcomes[p].and_then(Outcome::variant)
+            });
+            outcomes[i] = Some(outcome);
+        }
         let tally = self.tally.shard();
         self.flags
             .iter()
@@ -414,23 +419,6 @@ impl CompiledSnapshot {
 }
 
 impl CompiledSnapshot {
-    /// `known` with the flags of `order` (each after its prerequisites) evaluated for
-    /// `context`.
-    fn outcomes(
-        &self,
-        context: &EvaluationContext,
-        mut known: Vec<Option<Outcome>>,
-        order: &[usize],
-        memo: &Memo<'_>,
-    ) -> Vec<Option<Outcome>> {
-        for &i in order {
-            let outcome =
-                self.flags[i].evaluate(context, memo, |p| known[p].and_then(Outcome::variant));
-            known[i] = Some(outcome);
-        }
-        known
-    }
-
     /// Writes what [`evaluate_all_for`](Self::evaluate_all_for) returns as a JSON object
     /// (`{"<key>": {"value", "variant", "reason"}, …}`, byte for byte what serializing
     /// its answer gives) into `out`, and returns how many flags it holds. Only flags a

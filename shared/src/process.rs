@@ -8,13 +8,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+mod idle_timeout;
+
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{ConnectInfo, Request};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 use tower::ServiceExt;
+
+pub use idle_timeout::{BodyTimedOut, IdleTimeout};
 
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
@@ -47,13 +52,13 @@ pub fn init_tracing(json: bool) {
 /// How long a client may take to send a request's line and headers, and how long a
 /// kept-alive connection may sit idle between requests.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a client may take to send a request's body.
+/// How long a request's body may stall: the most time allowed between two of its parts.
 pub const REQUEST_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Serves `app` over HTTP/1.1 on `listener` until `shutdown` completes, then lets
 /// requests in flight finish. Unlike `axum::serve`, a connection that does not send
 /// its headers within [`HEADER_READ_TIMEOUT`] (from its first byte, or after the
-/// previous answer) is closed, and so is one whose body takes longer than
+/// previous answer) is closed, and so is one whose body stalls for
 /// [`REQUEST_BODY_TIMEOUT`]: slow or idle clients cannot pile up. Handlers see the
 /// peer as `ConnectInfo<SocketAddr>`. Long responses (event streams) are the app's to
 /// end when `shutdown` fires; `on_shutdown` runs then.
@@ -63,9 +68,6 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
     on_shutdown: impl FnOnce(),
 ) -> std::io::Result<()> {
-    let app = app.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
-        REQUEST_BODY_TIMEOUT,
-    ));
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT);
@@ -91,7 +93,9 @@ pub async fn serve(
         let app = app.clone();
         let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer));
-            app.clone().oneshot(request.map(axum::body::Body::new))
+            let request =
+                request.map(|body| Body::new(IdleTimeout::new(body, REQUEST_BODY_TIMEOUT)));
+            app.clone().oneshot(request)
         });
         let http = Arc::clone(&http);
         let mut closed = closed.clone();

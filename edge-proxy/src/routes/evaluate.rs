@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request, State};
 use axum::http::header::{CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
@@ -124,6 +124,33 @@ fn all_flags_etag(revision: u64, body: &[u8]) -> HeaderValue {
     HeaderValue::from_maybe_shared(Bytes::from(etag)).expect("digits and hex are a valid header")
 }
 
+/// The route's parameters, borrowed from the router's decoded copy rather than copied
+/// into new strings for every evaluation.
+struct PathValues(RawPathParams);
+
+impl PathValues {
+    /// The first `N` values, in the route's order.
+    fn get<const N: usize>(&self) -> [&str; N] {
+        let mut values = self.0.iter().map(|(_, value)| value);
+        std::array::from_fn(|_| values.next().unwrap_or_default())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PathValues {
+    type Rejection = EdgeError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<PathValues, EdgeError> {
+        match RawPathParams::from_request_parts(parts, state).await {
+            Ok(params) => Ok(PathValues(params)),
+            Err(rejection) => Err(EdgeError::BadRequest {
+                code: "invalid_path",
+                message: rejection.body_text(),
+                field: None,
+            }),
+        }
+    }
+}
+
 /// The request's `If-None-Match` values, taken without copying its other headers.
 struct IfNoneMatch(Vec<HeaderValue>);
 
@@ -139,11 +166,12 @@ impl<S: Send + Sync> FromRequestParts<S> for IfNoneMatch {
 async fn all_flags(
     State(state): State<AppState>,
     key: SdkKey,
-    Path((project, env)): Path<(String, String)>,
+    path: PathValues,
     IfNoneMatch(cached): IfNoneMatch,
     Body(body, raw): Body<EvaluateIn>,
 ) -> Result<Response, EdgeError> {
-    let snapshot = scoped(&key, &project, &env)?;
+    let [project, env] = path.get();
+    let snapshot = scoped(&key, project, env)?;
     let etag = all_flags_etag(snapshot.revision(), &raw);
     let etag_text = etag.to_str().expect("an ASCII header");
     let cached = cached.iter().filter_map(|v| v.to_str().ok());
@@ -168,14 +196,15 @@ async fn all_flags(
 async fn one_flag(
     State(state): State<AppState>,
     key: SdkKey,
-    Path((project, env, flag)): Path<(String, String, String)>,
+    path: PathValues,
     Body(body, _): Body<EvaluateIn>,
 ) -> Result<Response, EdgeError> {
-    let snapshot = scoped(&key, &project, &env)?;
+    let [project, env, flag] = path.get();
+    let snapshot = scoped(&key, project, env)?;
     let mut out = Vec::with_capacity(256);
     snapshot
-        .write_json_for(&flag, &body.context, key.scope.kind, &mut out)
-        .map_err(|_| EdgeError::FlagNotFound(flag.clone()))?;
+        .write_json_for(flag, &body.context, key.scope.kind, &mut out)
+        .map_err(|_| EdgeError::FlagNotFound(flag.to_owned()))?;
     state.metrics.evaluations.inc();
     let json = HeaderValue::from_static("application/json");
     Ok(with_revision(

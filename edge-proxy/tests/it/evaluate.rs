@@ -214,6 +214,11 @@ async fn bad_requests_get_clear_errors(db: PgPool) {
         (status, &body["error"]["code"]),
         (StatusCode::NOT_FOUND, &json!("flag_not_found"))
     );
+    let (status, _, body) = edge.evaluate(&key, "shop/production/%FF", json!({})).await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (StatusCode::BAD_REQUEST, &json!("invalid_path"))
+    );
     let (status, _, body) = edge
         .evaluate(&key, "shop/production", json!({"context": {"user_id": 5}}))
         .await;

@@ -23,11 +23,11 @@ start_control_plane() {
 }
 
 # start_edge PORT UPSTREAM: an edge on 127.0.0.1:PORT, waited for until ready; pinned to
-# the CPU in EDGE_CPU, if set.
+# the CPU in EDGE_CPU, if set. At the default log level, as operators run it.
 start_edge() {
   local pin=()
   if [ -n "${EDGE_CPU:-}" ]; then pin=(taskset -c "$EDGE_CPU"); fi
-  RUST_LOG=warn "${pin[@]}" "${EDGE:-target/release/togglerino-edge}" --upstream-url "$2" --edge-token "$EDGE_TOKEN" \
+  "${pin[@]}" "${EDGE:-target/release/togglerino-edge}" --upstream-url "$2" --edge-token "$EDGE_TOKEN" \
     --listen "127.0.0.1:$1" --max-sse-clients 20000 --max-sse-clients-per-key 20000 > "$bench_work/edge-$1.log" 2>&1 &
   until curl -sf "http://127.0.0.1:$1/readyz" >/dev/null; do sleep 0.2; done
 }

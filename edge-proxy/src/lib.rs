@@ -152,12 +152,15 @@ pub fn app(state: AppState) -> Router {
         .layer(cors)
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request| {
-                // Route patterns only: query strings may carry SDK keys.
+                // Route patterns only: query strings may carry SDK keys. A debug span:
+                // at the default level an info span, its fields formatted as it opens,
+                // cost a fifth of a small request's instructions, and nothing inside a
+                // request logs at info.
                 let route = request
                     .extensions()
                     .get::<MatchedPath>()
                     .map_or("unmatched", MatchedPath::as_str);
-                tracing::info_span!("request", method = %request.method(), route)
+                tracing::debug_span!("request", method = %request.method(), route)
             }),
         )
         .with_state(state)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Instructions an edge executes per evaluation request, counted by callgrind: exact and
 # repeatable on a shared machine whose timings swing by a fifth, so small differences
-# between two builds show. Each edge binary serves N and then 2N requests (one flag, and
-# all 350 flags; bench/requests.py, a different user each time); the difference over N
+# between two builds show. Each edge binary serves N and then 2N requests (/healthz for
+# reference, one flag, and all 350 flags; bench/requests.py, a different user each time); the difference over N
 # is the cost of one request, start-up and shutdown cancelled out. User space only: the
 # kernel's part of sending answers is not counted. Heartbeats, usage reports and polls
 # are put off for the run: each would add thousands of instructions to one count only.
@@ -36,7 +36,7 @@ count() {
 
 echo "== instructions per request (callgrind, ${n} vs $((2 * n)) requests)"
 for binary in "${binaries[@]}"; do
-  for what in "one flag:/api/v1/evaluate/bench/production/flag-00005" "all 350 flags:/api/v1/evaluate/bench/production"; do
+  for what in "/healthz:/healthz" "one flag:/api/v1/evaluate/bench/production/flag-00005" "all 350 flags:/api/v1/evaluate/bench/production"; do
     name=${what%%:*}
     path=${what#*:}
     once=$(count "$binary" "$path" "$n")

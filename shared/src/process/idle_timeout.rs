@@ -141,7 +141,10 @@ mod tests {
         tokio::spawn(async move {
             for part in ["{", "}"] {
                 tokio::time::sleep(Duration::from_secs(20)).await;
-                sender.send(Bytes::from_static(part.as_bytes())).await.unwrap();
+                sender
+                    .send(Bytes::from_static(part.as_bytes()))
+                    .await
+                    .unwrap();
             }
         });
         assert_eq!(chunk(next_frame(&mut body).await), "{");

@@ -7,7 +7,7 @@
 # medians over the rounds are reported.
 #
 # Usage: bench/compare.sh [one|all] edge-binary edge-binary...
-#        ROUNDS=9 SLICE=3s (defaults); the first binary is the reference.
+#        ROUNDS=9 SLICE=3s FLAGS=350 (defaults); the first binary is the reference.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:?one or all}
@@ -24,7 +24,7 @@ case $what in
   *) echo "one or all, not $what" >&2; exit 1 ;;
 esac
 build_release
-CONTROL_PLANE_CPU=1 start_control_plane 350
+CONTROL_PLANE_CPU=1 start_control_plane "${FLAGS:-350}"
 port=18100
 for binary in "$@"; do
   EDGE_CPU=0 EDGE=$binary start_edge $port http://127.0.0.1:18080
@@ -45,7 +45,7 @@ for ((round = 1; round <= rounds; round++)); do
   done
 done
 
-echo "== ${rounds} rounds of ${slice} slices, 64 connections; evaluation: ${what} ($path)"
+echo "== ${rounds} rounds of ${slice} slices, 64 connections, ${FLAGS:-350} flags; evaluation: ${what} ($path)"
 python3 - "$results" <<'EOF'
 import statistics
 import sys

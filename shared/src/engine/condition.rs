@@ -1,7 +1,6 @@
 //! Conditions, compiled: every operand parsed once (regexes, versions, timestamps), so
 //! matching a context only reads.
 
-use std::cell::Cell;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,31 +19,6 @@ use crate::validate::{KeyKind, Problems, ValidationErrors, is_valid_key};
 
 /// The segments a condition may refer to, by key.
 pub(crate) type Segments = HashMap<String, Arc<CompiledSegment>>;
-
-/// What one context's evaluation has found out about the conditions of a snapshot, by
-/// [`CompiledCondition::id`]: flags often share targeting (a segment, a list of
-/// countries, internal users), and a condition that several rules state is decided once.
-pub(crate) struct Memo<'a>(&'a [Cell<Decided>]);
-
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) enum Decided {
-    #[default]
-    Unknown,
-    True,
-    False,
-}
-
-impl<'a> Memo<'a> {
-    /// A memo over `cells`, one per condition id, all [`Decided::Unknown`].
-    pub(crate) fn new(cells: &'a [Cell<Decided>]) -> Memo<'a> {
-        Memo(cells)
-    }
-
-    /// A memo that remembers nothing, for evaluating one flag.
-    pub(crate) fn none() -> Memo<'static> {
-        Memo(&[])
-    }
-}
 
 /// The longest attribute name accepted.
 const MAX_ATTRIBUTE_LEN: usize = 256;
@@ -87,8 +61,8 @@ impl Attribute {
 
 #[derive(Debug)]
 pub(crate) struct CompiledCondition {
-    /// The condition's place in its snapshot's [`Memo`]: the same for every rule that
-    /// states the same condition. `None` inside segments.
+    /// The condition's number in its snapshot: the same for every rule that states the
+    /// same condition, so an all-flags answer decides it once. `None` inside segments.
     pub(crate) id: Option<u32>,
     /// `None` only for segment tests.
     attribute: Option<Attribute>,
@@ -283,25 +257,10 @@ impl CompiledCondition {
         self.matches_positive(context) != self.negate
     }
 
-    /// [`matches`](Self::matches), decided once per `memo` for every rule that states
-    /// this condition.
-    pub(crate) fn matches_once(&self, context: &EvaluationContext, memo: &Memo<'_>) -> bool {
-        match self.id.and_then(|id| memo.0.get(id as usize)) {
-            None => self.matches(context),
-            Some(cell) => match cell.get() {
-                Decided::True => true,
-                Decided::False => false,
-                Decided::Unknown => {
-                    let matches = self.matches(context);
-                    cell.set(if matches {
-                        Decided::True
-                    } else {
-                        Decided::False
-                    });
-                    matches
-                }
-            },
-        }
+    /// The condition's number in its snapshot (see [`id`](Self::id)).
+    pub(crate) fn number(&self) -> u32 {
+        self.id
+            .expect("rule conditions are numbered when their snapshot compiles")
     }
 
     fn matches_positive(&self, context: &EvaluationContext) -> bool {

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::Value;
 
 use super::bucket::{BUCKETS, bucket_of, percentage_to_buckets};
-use super::condition::{Attribute, CompiledCondition, Memo, Segments};
+use super::condition::{Attribute, CompiledCondition, Segments};
 use super::result::{Evaluation, Reason};
 use super::trace::{RuleOutcome, RuleTrace};
 use crate::model::{EvaluationContext, Flag, FlagConfig, FlagType, Rule, Variant};
@@ -50,7 +50,7 @@ impl Outcome {
 }
 
 #[derive(Debug)]
-struct CompiledRule {
+pub(crate) struct CompiledRule {
     conditions: Vec<CompiledCondition>,
     serve: Serve,
     bucket_by: Attribute,
@@ -147,7 +147,7 @@ impl CompiledFlag {
     }
 
     /// Gives each condition of the flag's rules, compiled from `config`, its place in a
-    /// [`Memo`]: conditions stated alike (attribute, operator, operand and case) share
+    /// snapshot's numbering: conditions stated alike (attribute, operator, operand and case) share
     /// one.
     pub(crate) fn number_conditions(
         &mut self,
@@ -175,6 +175,14 @@ impl CompiledFlag {
     /// Whether evaluation gets past step 1 (archived or disabled).
     pub(crate) fn has_rules(&self) -> bool {
         !self.rules.is_empty()
+    }
+
+    pub(crate) fn rules(&self) -> &[CompiledRule] {
+        &self.rules
+    }
+
+    pub(crate) fn default_variant(&self) -> usize {
+        self.default_variant
     }
 
     pub(crate) fn is_on(&self) -> bool {
@@ -241,7 +249,6 @@ impl CompiledFlag {
     pub(crate) fn evaluate(
         &self,
         context: &EvaluationContext,
-        memo: &Memo<'_>,
         served_by: impl Fn(usize) -> Option<usize>,
     ) -> Outcome {
         if !self.is_on() {
@@ -256,7 +263,7 @@ impl CompiledFlag {
         }
         self.rules
             .iter()
-            .find_map(|rule| rule.serve(context, memo))
+            .find_map(|rule| rule.serve(context))
             .map_or(
                 Outcome::Served(self.default_variant, Reason::Default),
                 |(v, reason)| Outcome::Served(v, reason),
@@ -364,14 +371,29 @@ impl CompiledRule {
         (trace, served)
     }
 
-    fn serve(&self, context: &EvaluationContext, memo: &Memo<'_>) -> Option<(usize, Reason)> {
-        if !self
-            .conditions
-            .iter()
-            .all(|c| c.matches_once(context, memo))
-        {
+    fn serve(&self, context: &EvaluationContext) -> Option<(usize, Reason)> {
+        if !self.conditions.iter().all(|c| c.matches(context)) {
             return None;
         }
+        self.serve_matched(context)
+    }
+
+    pub(crate) fn conditions(&self) -> &[CompiledCondition] {
+        &self.conditions
+    }
+
+    /// The variant the rule serves every context its conditions hold for, if it does
+    /// not bucket them.
+    pub(crate) fn variant(&self) -> Option<usize> {
+        match self.serve {
+            Serve::Variant(variant) => Some(variant),
+            Serve::Percentage { .. } | Serve::Split(_) => None,
+        }
+    }
+
+    /// What the rule serves `context`, its conditions known to hold; `None` to fall
+    /// through to the next rule.
+    pub(crate) fn serve_matched(&self, context: &EvaluationContext) -> Option<(usize, Reason)> {
         match &self.serve {
             Serve::Variant(variant) => Some((*variant, Reason::TargetingMatch)),
             Serve::Percentage { variant, buckets } => {

@@ -1,10 +1,9 @@
 //! A snapshot compiled for evaluation: the only form the engine reads.
 
-use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::condition::{Decided, Memo, Segments};
+use super::condition::Segments;
 use super::flag::{CompiledFlag, Outcome, ResolvedPrerequisite};
 use super::result::{Evaluation, EvaluationError};
 use super::segment::CompiledSegment;
@@ -15,6 +14,7 @@ use crate::validate::{
     KeyKind, Problems, ValidationErrors, check_flag, prerequisite_order, validate_key,
 };
 use answers::Answers;
+use plan::Plan;
 
 /// An immutable, validated snapshot with everything pre-computed for evaluation:
 /// regexes compiled, segments resolved, flags indexed by key, prerequisites ordered.
@@ -30,8 +30,8 @@ pub struct CompiledSnapshot {
     /// Every flag index, prerequisites before the flags that need them.
     order: Vec<usize>,
     answers: Answers,
-    /// How many distinct conditions the flags' rules state: the size of a [`Memo`].
-    conditions: usize,
+    /// The flags in `answers.dynamic_order`, laid out for evaluating them in a row.
+    plan: Plan,
     sdk_keys: HashMap<[u8; 32], SdkKeyInfo>,
     /// What the serving methods answered, counted; shared so that counts made by
     /// requests still holding this version can be read after it is replaced.
@@ -167,6 +167,7 @@ pub fn compile(snapshot: &Snapshot) -> Result<CompiledSnapshot, ValidationErrors
         return problems.finish_with(|| unreachable!());
     }
     let answers = Answers::new(&flags, &order);
+    let plan = Plan::new(&flags, &answers.dynamic_order, condition_ids.len());
     let tally = Arc::new(Tally::new(&snapshot.project, &snapshot.environment, &flags));
     problems.finish_with(|| CompiledSnapshot {
         project: snapshot.project.clone(),
@@ -176,7 +177,7 @@ pub fn compile(snapshot: &Snapshot) -> Result<CompiledSnapshot, ValidationErrors
         index,
         order,
         answers,
-        conditions: condition_ids.len(),
+        plan,
         sdk_keys,
         tally,
     })
@@ -290,7 +291,7 @@ impl CompiledSnapshot {
         }
         let flag = &self.flags[index];
         let outcome = if flag.prerequisites.is_empty() {
-            flag.evaluate(context, &Memo::none(), |_| None)
+            flag.evaluate(context, |_| None)
         } else {
             self.evaluate_with_prerequisites(index, context)
         };
@@ -371,7 +372,7 @@ impl CompiledSnapshot {
             if stack.len() > pending_before {
                 continue;
             }
-            let outcome = flag.evaluate(context, &Memo::none(), |p| lookup(&served, p).flatten());
+            let outcome = flag.evaluate(context, |p| lookup(&served, p).flatten());
             if current == target {
                 return outcome;
             }
@@ -398,9 +399,8 @@ impl CompiledSnapshot {
         // reference the fast paths are tested against.
         let mut outcomes: Vec<Option<Outcome>> = vec![None; self.flags.len()];
         for &i in &self.order {
-            let outcome = self.flags[i].evaluate(context, &Memo::none(), |p| {
-                outcomes[p].and_then(Outcome::variant)
-            });
+            let outcome =
+                self.flags[i].evaluate(context, |p| outcomes[p].and_then(Outcome::variant));
             outcomes[i] = Some(outcome);
         }
         let tally = self.tally.shard();
@@ -431,17 +431,13 @@ impl CompiledSnapshot {
         out: &mut Vec<u8>,
     ) -> usize {
         let answers = &self.answers;
-        let cells = vec![Cell::new(Decided::Unknown); self.conditions];
-        let memo = Memo::new(&cells);
         // Only flags a context can change are evaluated; prerequisites read the others'
         // fixed outcomes.
         let mut dynamic = Vec::with_capacity(answers.dynamic_order.len());
-        for &i in &answers.dynamic_order {
-            let outcome = self.flags[i].evaluate(context, &memo, |p| {
-                answers.outcome(p, &dynamic).and_then(Outcome::variant)
+        self.plan
+            .evaluate(&self.flags, context, &mut dynamic, |flag, dynamic| {
+                answers.outcome(flag, dynamic).and_then(Outcome::variant)
             });
-            dynamic.push(outcome);
-        }
         let tally = self.tally.shard();
         answers.write_all(kind, &dynamic, out, |flag, outcome| {
             tally.count(flag, outcome)
@@ -522,5 +518,6 @@ fn visible(flag: &CompiledFlag, kind: SdkKeyKind) -> bool {
 }
 
 mod answers;
+mod plan;
 #[cfg(test)]
 mod tests;

@@ -10,7 +10,6 @@
 
 use std::ops::Range;
 
-use super::super::condition::Memo;
 use super::super::flag::{CompiledFlag, Outcome};
 use super::super::result::Reason;
 use crate::model::{EvaluationContext, SdkKeyKind};
@@ -88,9 +87,7 @@ impl Answers {
                 || (!flag.has_rules()
                     && flag.prerequisites.iter().all(|p| fixed[p.flag].is_some()));
             if context_free {
-                let outcome = flag.evaluate(&nobody, &Memo::none(), |p| {
-                    fixed[p].and_then(Outcome::variant)
-                });
+                let outcome = flag.evaluate(&nobody, |p| fixed[p].and_then(Outcome::variant));
                 fixed[i] = Some(outcome);
             } else {
                 dynamic_order.push(i);

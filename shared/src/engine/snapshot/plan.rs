@@ -1,0 +1,157 @@
+//! The flags a context can change, laid out flat for answering all of them at once.
+//!
+//! An all-flags answer evaluates a couple of hundred flags in a row. Following each
+//! flag's rules and conditions to where they were compiled means reading a few hundred
+//! scattered allocations, and between two requests the network stack pushes them out of
+//! the caches: in the edge, those misses cost more than the tests themselves. A plan
+//! holds the same rules as three dense arrays (flags, rules, condition numbers), so a
+//! request reads a few kilobytes in order, and touches a compiled condition only the
+//! first time its number comes up: a condition stated alike in several rules is decided
+//! once per answer.
+
+use std::ops::Range;
+
+use super::super::flag::{CompiledFlag, Outcome, ResolvedPrerequisite};
+use super::super::result::Reason;
+use crate::model::EvaluationContext;
+
+#[derive(Debug, Default)]
+pub(super) struct Plan {
+    /// In the order they are evaluated: every flag after its prerequisites.
+    flags: Vec<PlannedFlag>,
+    rules: Vec<PlannedRule>,
+    /// The rules' conditions, by number.
+    conditions: Vec<u32>,
+    prerequisites: Vec<ResolvedPrerequisite>,
+    /// Per condition number: one condition with that number, as (flag, rule,
+    /// condition) indices.
+    sources: Vec<[u32; 3]>,
+}
+
+#[derive(Debug)]
+struct PlannedFlag {
+    flag: u32,
+    default_variant: u32,
+    rules: Range<u32>,
+    prerequisites: Range<u32>,
+}
+
+#[derive(Debug)]
+struct PlannedRule {
+    conditions: Range<u32>,
+    /// What the rule serves when its conditions hold: a variant, or `None` when it
+    /// buckets the context (the compiled rule, number `rule` of its flag, decides).
+    variant: Option<u32>,
+    rule: u32,
+}
+
+/// What a condition number has come to for the context at hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Decided {
+    Unknown,
+    True,
+    False,
+}
+
+fn index(i: usize) -> u32 {
+    u32::try_from(i).expect("a snapshot holds fewer than u32::MAX of anything")
+}
+
+impl Plan {
+    /// A plan of `order`'s flags (every one switched on, after its prerequisites), whose
+    /// rules' conditions are numbered below `conditions`.
+    pub(super) fn new(flags: &[CompiledFlag], order: &[usize], conditions: usize) -> Plan {
+        let mut plan = Plan {
+            sources: vec![[u32::MAX; 3]; conditions],
+            ..Plan::default()
+        };
+        for (f, flag) in flags.iter().enumerate() {
+            for (r, rule) in flag.rules().iter().enumerate() {
+                for (c, condition) in rule.conditions().iter().enumerate() {
+                    plan.sources[condition.number() as usize] = [f, r, c].map(index);
+                }
+            }
+        }
+        for &f in order {
+            let flag = &flags[f];
+            debug_assert!(flag.is_on(), "flags that are off answer alike for everyone");
+            let rules_start = plan.rules.len();
+            for (r, rule) in flag.rules().iter().enumerate() {
+                let start = plan.conditions.len();
+                plan.conditions
+                    .extend(rule.conditions().iter().map(|c| c.number()));
+                plan.rules.push(PlannedRule {
+                    conditions: index(start)..index(plan.conditions.len()),
+                    variant: rule.variant().map(index),
+                    rule: index(r),
+                });
+            }
+            let prerequisites_start = plan.prerequisites.len();
+            plan.prerequisites.extend_from_slice(&flag.prerequisites);
+            plan.flags.push(PlannedFlag {
+                flag: index(f),
+                default_variant: index(flag.default_variant()),
+                rules: index(rules_start)..index(plan.rules.len()),
+                prerequisites: index(prerequisites_start)..index(plan.prerequisites.len()),
+            });
+        }
+        plan
+    }
+
+    /// Evaluates every planned flag for `context`, pushing the outcomes onto `outcomes`
+    /// in plan order: what [`CompiledFlag::evaluate`] gives each. `served_by(flag,
+    /// outcomes)` is the variant a prerequisite served, given the outcomes so far.
+    pub(super) fn evaluate(
+        &self,
+        flags: &[CompiledFlag],
+        context: &EvaluationContext,
+        outcomes: &mut Vec<Outcome>,
+        served_by: impl Fn(usize, &[Outcome]) -> Option<usize>,
+    ) {
+        let mut decided = vec![Decided::Unknown; self.sources.len()];
+        let mut holds = |number: u32| {
+            let cell = &mut decided[number as usize];
+            if *cell == Decided::Unknown {
+                let [f, r, c] = self.sources[number as usize];
+                let rule = &flags[f as usize].rules()[r as usize];
+                *cell = if rule.conditions()[c as usize].matches(context) {
+                    Decided::True
+                } else {
+                    Decided::False
+                };
+            }
+            *cell == Decided::True
+        };
+        for planned in &self.flags {
+            let prerequisites = &self.prerequisites[range(&planned.prerequisites)];
+            if !prerequisites
+                .iter()
+                .all(|p| served_by(p.flag, outcomes) == Some(p.variant))
+            {
+                outcomes.push(Outcome::Off(Reason::PrerequisiteFailed));
+                continue;
+            }
+            let served = self.rules[range(&planned.rules)].iter().find_map(|rule| {
+                if !self.conditions[range(&rule.conditions)]
+                    .iter()
+                    .all(|&number| holds(number))
+                {
+                    return None;
+                }
+                match rule.variant {
+                    Some(variant) => Some((variant as usize, Reason::TargetingMatch)),
+                    None => flags[planned.flag as usize].rules()[rule.rule as usize]
+                        .serve_matched(context),
+                }
+            });
+            outcomes.push(match served {
+                Some((variant, reason)) => Outcome::Served(variant, reason),
+                None => Outcome::Served(planned.default_variant as usize, Reason::Default),
+            });
+        }
+    }
+}
+
+fn range(r: &Range<u32>) -> Range<usize> {
+    r.start as usize..r.end as usize
+}

@@ -5,14 +5,14 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use regex::Regex;
 use semver::Version;
 use serde_json::{Number, Value};
 
 use super::operand::{
-    compile_regex, lowercase, number_from_str, numbers_equal, semver_from_str, semver_precedence,
+    lowercase, number_from_str, numbers_equal, semver_from_str, semver_precedence,
     timestamp_from_str,
 };
+use super::pattern::Pattern;
 use super::segment::CompiledSegment;
 use crate::model::{Condition, EvaluationContext, Operator};
 use crate::validate::{KeyKind, Problems, ValidationErrors, is_valid_key};
@@ -86,7 +86,7 @@ enum Test {
     },
     Numeric(Comparison, f64),
     Exists,
-    Matches(Regex),
+    Matches(Pattern),
     Semver(Comparison, Version),
     Timestamp(Comparison, i128),
     Segment(Arc<CompiledSegment>),
@@ -197,7 +197,7 @@ impl CompiledCondition {
             Operator::LessThan => number(value, Comparison::Lt),
             Operator::Lte => number(value, Comparison::Lte),
             Operator::Matches => string(value).and_then(|pattern| {
-                compile_regex(pattern, ci)
+                Pattern::compile(pattern, ci)
                     .map(Test::Matches)
                     .map_err(|e| ("".into(), format!("invalid regex: {e}")))
             }),
@@ -327,7 +327,7 @@ impl Test {
             Test::Numeric(cmp, operand) => {
                 number_from_str(s).is_some_and(|n| compare(*cmp, n, *operand))
             }
-            Test::Matches(regex) => regex.is_match(s),
+            Test::Matches(pattern) => pattern.is_match(s),
             Test::Semver(cmp, operand) => {
                 semver_from_str(s).is_some_and(|v| cmp.holds(semver_precedence(&v, operand)))
             }

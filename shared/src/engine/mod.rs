@@ -4,6 +4,7 @@ mod bucket;
 mod condition;
 mod flag;
 mod operand;
+mod pattern;
 mod result;
 mod segment;
 mod snapshot;

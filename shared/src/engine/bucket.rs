@@ -48,7 +48,9 @@ fn one_block(salt: &[u8], value: &[u8]) -> Option<u32> {
     block[len] = 0x80;
     block[56..].copy_from_slice(&(len as u64 * 8).to_be_bytes());
     let mut state = INITIAL_STATE;
-    sha2::compress256(&mut state, &[block.into()]);
+    // Hashed where it was written, not copied into another array first.
+    let block = sha2::digest::generic_array::GenericArray::from_slice(&block);
+    sha2::compress256(&mut state, std::slice::from_ref(block));
     // The digest's first eight bytes are the first two state words, big-endian.
     let head = (u64::from(state[0]) << 32) | u64::from(state[1]);
     Some((head % u64::from(BUCKETS)) as u32)

@@ -52,12 +52,18 @@ impl Outcome {
 #[derive(Debug)]
 pub(crate) struct CompiledRule {
     conditions: Vec<CompiledCondition>,
+    serving: Serving,
+}
+
+/// What a rule serves the contexts its conditions hold for.
+#[derive(Debug, Clone)]
+pub(crate) struct Serving {
     serve: Serve,
     bucket_by: Attribute,
     salt: Box<str>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Serve {
     Variant(usize),
     /// The variant to contexts whose bucket is below `buckets`; the rest fall through.
@@ -211,7 +217,7 @@ impl CompiledFlag {
             }
         };
         for rule in &self.rules {
-            let served: Vec<usize> = match &rule.serve {
+            let served: Vec<usize> = match &rule.serving.serve {
                 Serve::Variant(v) => vec![*v],
                 Serve::Percentage { buckets: 0, .. } => vec![],
                 Serve::Percentage { variant, .. } => vec![*variant],
@@ -230,7 +236,7 @@ impl CompiledFlag {
             if !served.iter().all(|&v| one(v)) {
                 return None;
             }
-            let everyone = match &rule.serve {
+            let everyone = match &rule.serving.serve {
                 Serve::Variant(_) | Serve::Split(_) => true,
                 Serve::Percentage { buckets, .. } => *buckets >= BUCKETS,
             };
@@ -342,8 +348,9 @@ impl CompiledRule {
         if !trace.conditions.iter().all(|&m| m) {
             return (trace, None);
         }
-        let bucket = || bucket_of(&self.salt, self.bucket_by.lookup(context));
-        let served = match &self.serve {
+        let serving = &self.serving;
+        let bucket = || bucket_of(&serving.salt, serving.bucket_by.lookup(context));
+        let served = match &serving.serve {
             Serve::Variant(variant) => Some((*variant, Reason::TargetingMatch)),
             Serve::Percentage { variant, buckets } => {
                 trace.threshold = Some(*buckets);
@@ -375,15 +382,20 @@ impl CompiledRule {
         if !self.conditions.iter().all(|c| c.matches(context)) {
             return None;
         }
-        self.serve_matched(context)
+        self.serving.serve(context)
     }
 
     pub(crate) fn conditions(&self) -> &[CompiledCondition] {
         &self.conditions
     }
 
-    /// The variant the rule serves every context its conditions hold for, if it does
-    /// not bucket them.
+    pub(crate) fn serving(&self) -> &Serving {
+        &self.serving
+    }
+}
+
+impl Serving {
+    /// The variant served to every context, if contexts are not bucketed.
     pub(crate) fn variant(&self) -> Option<usize> {
         match self.serve {
             Serve::Variant(variant) => Some(variant),
@@ -391,9 +403,8 @@ impl CompiledRule {
         }
     }
 
-    /// What the rule serves `context`, its conditions known to hold; `None` to fall
-    /// through to the next rule.
-    pub(crate) fn serve_matched(&self, context: &EvaluationContext) -> Option<(usize, Reason)> {
+    /// What `context` is served; `None` to fall through to the next rule.
+    pub(crate) fn serve(&self, context: &EvaluationContext) -> Option<(usize, Reason)> {
         match &self.serve {
             Serve::Variant(variant) => Some((*variant, Reason::TargetingMatch)),
             Serve::Percentage { variant, buckets } => {
@@ -518,9 +529,11 @@ fn compile_rule(
 
     problems.finish_with(|| CompiledRule {
         conditions,
-        serve: serve.expect("validated"),
-        bucket_by: Attribute::new(rule.bucket_by.as_deref().unwrap_or("user_id")),
-        salt: rule.salt.as_deref().unwrap_or(flag_key).into(),
+        serving: Serving {
+            serve: serve.expect("validated"),
+            bucket_by: Attribute::new(rule.bucket_by.as_deref().unwrap_or("user_id")),
+            salt: rule.salt.as_deref().unwrap_or(flag_key).into(),
+        },
     })
 }
 

@@ -7,11 +7,12 @@
 //! holds the same rules as three dense arrays (flags, rules, condition numbers), so a
 //! request reads a few kilobytes in order, and touches a compiled condition only the
 //! first time its number comes up: a condition stated alike in several rules is decided
-//! once per answer.
+//! once per answer. Rules that bucket keep a copy of their salt and split beside the
+//! others, so a rollout does not read its flag and rule either.
 
 use std::ops::Range;
 
-use super::super::flag::{CompiledFlag, Outcome, ResolvedPrerequisite};
+use super::super::flag::{CompiledFlag, Outcome, ResolvedPrerequisite, Serving};
 use super::super::result::Reason;
 use crate::model::EvaluationContext;
 
@@ -23,6 +24,8 @@ pub(super) struct Plan {
     /// The rules' conditions, by number.
     conditions: Vec<u32>,
     prerequisites: Vec<ResolvedPrerequisite>,
+    /// What the rules that bucket serve.
+    bucketings: Vec<Serving>,
     /// Per condition number: one condition with that number, as (flag, rule,
     /// condition) indices.
     sources: Vec<[u32; 3]>,
@@ -30,7 +33,6 @@ pub(super) struct Plan {
 
 #[derive(Debug)]
 struct PlannedFlag {
-    flag: u32,
     default_variant: u32,
     rules: Range<u32>,
     prerequisites: Range<u32>,
@@ -39,10 +41,15 @@ struct PlannedFlag {
 #[derive(Debug)]
 struct PlannedRule {
     conditions: Range<u32>,
-    /// What the rule serves when its conditions hold: a variant, or `None` when it
-    /// buckets the context (the compiled rule, number `rule` of its flag, decides).
-    variant: Option<u32>,
-    rule: u32,
+    serve: Serve,
+}
+
+/// What a rule serves when its conditions hold.
+#[derive(Debug)]
+enum Serve {
+    Variant(u32),
+    /// The context is bucketed: `bucketings[i]` decides.
+    Bucketed(u32),
 }
 
 /// What a condition number has come to for the context at hand.
@@ -76,20 +83,24 @@ impl Plan {
             let flag = &flags[f];
             debug_assert!(flag.is_on(), "flags that are off answer alike for everyone");
             let rules_start = plan.rules.len();
-            for (r, rule) in flag.rules().iter().enumerate() {
+            for rule in flag.rules() {
                 let start = plan.conditions.len();
                 plan.conditions
                     .extend(rule.conditions().iter().map(|c| c.number()));
                 plan.rules.push(PlannedRule {
                     conditions: index(start)..index(plan.conditions.len()),
-                    variant: rule.variant().map(index),
-                    rule: index(r),
+                    serve: match rule.serving().variant() {
+                        Some(variant) => Serve::Variant(index(variant)),
+                        None => {
+                            plan.bucketings.push(rule.serving().clone());
+                            Serve::Bucketed(index(plan.bucketings.len() - 1))
+                        }
+                    },
                 });
             }
             let prerequisites_start = plan.prerequisites.len();
             plan.prerequisites.extend_from_slice(&flag.prerequisites);
             plan.flags.push(PlannedFlag {
-                flag: index(f),
                 default_variant: index(flag.default_variant()),
                 rules: index(rules_start)..index(plan.rules.len()),
                 prerequisites: index(prerequisites_start)..index(plan.prerequisites.len()),
@@ -138,10 +149,9 @@ impl Plan {
                 {
                     return None;
                 }
-                match rule.variant {
-                    Some(variant) => Some((variant as usize, Reason::TargetingMatch)),
-                    None => flags[planned.flag as usize].rules()[rule.rule as usize]
-                        .serve_matched(context),
+                match rule.serve {
+                    Serve::Variant(variant) => Some((variant as usize, Reason::TargetingMatch)),
+                    Serve::Bucketed(i) => self.bucketings[i as usize].serve(context),
                 }
             });
             outcomes.push(match served {

@@ -23,8 +23,13 @@ pub(super) struct Answers {
     /// Per flag: its place in `dynamic_order`, if it has one.
     dynamic_slot: Vec<Option<u32>>,
     /// Per flag, then per variant and last for "off": `,"key":{"value":…,"variant":…,
-    /// "reason":"`, the reason to follow.
-    heads: Vec<Box<[Box<[u8]>]>>,
+    /// "reason":"`, the reason to follow. All in one buffer, in flag order, because an
+    /// answer copies them flag after flag: scattered, each was a cache miss.
+    head_bytes: Box<[u8]>,
+    /// Where each head lies in `head_bytes`, flag after flag.
+    head_ranges: Vec<Range<u32>>,
+    /// Per flag, and one past the last: the place of its first head in `head_ranges`.
+    first_head: Vec<u32>,
     /// Per flag: where `{"value"` starts in each of its heads.
     key_lens: Vec<usize>,
     /// The all-flags object for client keys, then for server keys.
@@ -93,24 +98,28 @@ impl Answers {
                 dynamic_order.push(i);
             }
         }
-        let mut heads = Vec::with_capacity(flags.len());
+        let mut head_bytes = Vec::new();
+        let mut head_ranges = Vec::new();
+        let mut first_head = Vec::with_capacity(flags.len() + 1);
         let mut key_lens = Vec::with_capacity(flags.len());
+        let offset = |len: usize| u32::try_from(len).expect("answers shorter than 4 GiB");
         for flag in flags {
             let mut key = b",".to_vec();
             serde_json::to_writer(&mut key, &flag.key).expect("a string serializes");
             key.push(b':');
-            let head = |outcome| {
-                let mut head = key.clone();
-                write_up_to_reason(&mut head, flag, outcome);
-                head.into_boxed_slice()
-            };
-            let flag_heads: Box<[Box<[u8]>]> = (0..flag.variants.len())
-                .map(|v| head(Outcome::Served(v, Reason::Default)))
-                .chain([head(Outcome::Off(Reason::Default))])
-                .collect();
+            first_head.push(offset(head_ranges.len()));
+            let outcomes = (0..flag.variants.len())
+                .map(|v| Outcome::Served(v, Reason::Default))
+                .chain([Outcome::Off(Reason::Default)]);
+            for outcome in outcomes {
+                let start = offset(head_bytes.len());
+                head_bytes.extend_from_slice(&key);
+                write_up_to_reason(&mut head_bytes, flag, outcome);
+                head_ranges.push(start..offset(head_bytes.len()));
+            }
             key_lens.push(key.len());
-            heads.push(flag_heads);
         }
+        first_head.push(offset(head_ranges.len()));
         let mut dynamic_slot = vec![None; flags.len()];
         for (slot, &flag) in dynamic_order.iter().enumerate() {
             dynamic_slot[flag] = Some(u32::try_from(slot).expect("fewer flags than u32::MAX"));
@@ -119,7 +128,9 @@ impl Answers {
             fixed,
             dynamic_order,
             dynamic_slot,
-            heads,
+            head_bytes: head_bytes.into_boxed_slice(),
+            head_ranges,
+            first_head,
             key_lens,
             layouts: Default::default(),
         };
@@ -141,7 +152,7 @@ impl Answers {
             }
             let comma = layout.listed > 0;
             layout.listed += 1;
-            let longest = self.heads[i].iter().map(|h| h.len()).max().unwrap_or(0);
+            let longest = self.heads_of(i).iter().map(|h| h.len()).max().unwrap_or(0);
             layout.max_len += longest + LONGEST_REASON + 2;
             match self.fixed[i] {
                 Some(outcome) => {
@@ -176,12 +187,22 @@ impl Answers {
         layout
     }
 
+    /// The places of flag `flag`'s heads, per variant and last for "off".
+    fn heads_of(&self, flag: usize) -> &[Range<u32>] {
+        let (first, end) = (self.first_head[flag], self.first_head[flag + 1]);
+        &self.head_ranges[first as usize..end as usize]
+    }
+
     fn head(&self, flag: usize, outcome: Outcome) -> (&[u8], Reason) {
-        let heads = &self.heads[flag];
-        match outcome {
+        let heads = self.heads_of(flag);
+        let (range, reason) = match outcome {
             Outcome::Off(reason) => (&heads[heads.len() - 1], reason),
             Outcome::Served(variant, reason) => (&heads[variant], reason),
-        }
+        };
+        (
+            &self.head_bytes[range.start as usize..range.end as usize],
+            reason,
+        )
     }
 
     fn layout_for(&self, kind: SdkKeyKind) -> &Layout {

@@ -41,7 +41,7 @@ fn flag_spec() -> impl Strategy<Value = FlagSpec> {
         any::<bool>(),
         prop::bool::weighted(0.15),
         prop::bool::weighted(0.7),
-        0u8..3,
+        0u8..4,
         any::<bool>(),
         prop::option::weighted(0.3, (0usize..64, any::<bool>())),
         0u8..4,
@@ -78,6 +78,20 @@ fn flag_json(index: usize, spec: &FlagSpec) -> Value {
     for r in 0..spec.rules {
         rules.push(if spec.percentage && r == 0 {
             json!({"percentage_rollout": 40.0, "variant": "on", "salt": format!("s{index}")})
+        } else if spec.percentage && r == 2 {
+            json!({
+                "conditions": [{"attribute": "plan", "operator": "matches", "value": "^(pro|team)$"}],
+                "rollout": [{"variant": "on", "weight": 30}, {"variant": "off", "weight": 70}]
+            })
+        } else if r == 2 {
+            // Two conditions, one an anchored pattern.
+            json!({
+                "conditions": [
+                    {"attribute": "plan", "operator": "matches", "value": "^t", "case_insensitive": index % 2 == 0},
+                    {"attribute": "plan", "operator": "not_equals", "value": "free"}
+                ],
+                "variant": "on"
+            })
         } else {
             // Conditions several flags state alike, and look-alikes that differ.
             let condition = match (r, index % 4) {

@@ -59,7 +59,7 @@ impl Attribute {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct CompiledCondition {
     /// The condition's number in its snapshot: the same for every rule that states the
     /// same condition, so an all-flags answer decides it once. `None` inside segments.
@@ -72,7 +72,7 @@ pub(crate) struct CompiledCondition {
     negate: bool,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Test {
     /// `equals` (one scalar) and `in` (a list); strings pre-lowered when case-insensitive.
     Equals {
@@ -92,7 +92,7 @@ enum Test {
     Segment(Arc<CompiledSegment>),
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Scalar {
     Str(Box<str>),
     Num(Number),

@@ -18,7 +18,7 @@ use super::operand::compile_regex;
 /// is as quick.
 const MAX_LITERALS: usize = 16;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Pattern {
     regex: Regex,
     /// When set, every match starts at the text's start with one of these.

@@ -434,10 +434,9 @@ impl CompiledSnapshot {
         // Only flags a context can change are evaluated; prerequisites read the others'
         // fixed outcomes.
         let mut dynamic = Vec::with_capacity(answers.dynamic_order.len());
-        self.plan
-            .evaluate(&self.flags, context, &mut dynamic, |flag, dynamic| {
-                answers.outcome(flag, dynamic).and_then(Outcome::variant)
-            });
+        self.plan.evaluate(context, &mut dynamic, |flag, dynamic| {
+            answers.outcome(flag, dynamic).and_then(Outcome::variant)
+        });
         let tally = self.tally.shard();
         answers.write_all(kind, &dynamic, out, |flag, outcome| {
             tally.count(flag, outcome)

@@ -5,13 +5,15 @@
 //! scattered allocations, and between two requests the network stack pushes them out of
 //! the caches: in the edge, those misses cost more than the tests themselves. A plan
 //! holds the same rules as three dense arrays (flags, rules, condition numbers), so a
-//! request reads a few kilobytes in order, and touches a compiled condition only the
-//! first time its number comes up: a condition stated alike in several rules is decided
-//! once per answer. Rules that bucket keep a copy of their salt and split beside the
-//! others, so a rollout does not read its flag and rule either.
+//! request reads a few kilobytes in order, and tests a condition only the first time its
+//! number comes up: a condition stated alike in several rules is decided once per
+//! answer. The plan keeps its own copy of one condition per number, in number order,
+//! and of what each bucketing rule serves (salt, attribute, split), so neither sends it
+//! back to the flags and rules where they were compiled.
 
 use std::ops::Range;
 
+use super::super::condition::CompiledCondition;
 use super::super::flag::{CompiledFlag, Outcome, ResolvedPrerequisite, Serving};
 use super::super::result::Reason;
 use crate::model::EvaluationContext;
@@ -26,9 +28,8 @@ pub(super) struct Plan {
     prerequisites: Vec<ResolvedPrerequisite>,
     /// What the rules that bucket serve.
     bucketings: Vec<Serving>,
-    /// Per condition number: one condition with that number, as (flag, rule,
-    /// condition) indices.
-    sources: Vec<[u32; 3]>,
+    /// Per number, one condition with that number.
+    by_number: Vec<CompiledCondition>,
 }
 
 #[derive(Debug)]
@@ -68,17 +69,19 @@ impl Plan {
     /// A plan of `order`'s flags (every one switched on, after its prerequisites), whose
     /// rules' conditions are numbered below `conditions`.
     pub(super) fn new(flags: &[CompiledFlag], order: &[usize], conditions: usize) -> Plan {
-        let mut plan = Plan {
-            sources: vec![[u32::MAX; 3]; conditions],
-            ..Plan::default()
-        };
-        for (f, flag) in flags.iter().enumerate() {
-            for (r, rule) in flag.rules().iter().enumerate() {
-                for (c, condition) in rule.conditions().iter().enumerate() {
-                    plan.sources[condition.number() as usize] = [f, r, c].map(index);
-                }
+        let mut by_number: Vec<Option<CompiledCondition>> = vec![None; conditions];
+        for rule in flags.iter().flat_map(CompiledFlag::rules) {
+            for condition in rule.conditions() {
+                by_number[condition.number() as usize].get_or_insert_with(|| condition.clone());
             }
         }
+        let mut plan = Plan {
+            by_number: by_number
+                .into_iter()
+                .map(|c| c.expect("every number is some rule's condition's"))
+                .collect(),
+            ..Plan::default()
+        };
         for &f in order {
             let flag = &flags[f];
             debug_assert!(flag.is_on(), "flags that are off answer alike for everyone");
@@ -114,18 +117,15 @@ impl Plan {
     /// outcomes)` is the variant a prerequisite served, given the outcomes so far.
     pub(super) fn evaluate(
         &self,
-        flags: &[CompiledFlag],
         context: &EvaluationContext,
         outcomes: &mut Vec<Outcome>,
         served_by: impl Fn(usize, &[Outcome]) -> Option<usize>,
     ) {
-        let mut decided = vec![Decided::Unknown; self.sources.len()];
+        let mut decided = vec![Decided::Unknown; self.by_number.len()];
         let mut holds = |number: u32| {
             let cell = &mut decided[number as usize];
             if *cell == Decided::Unknown {
-                let [f, r, c] = self.sources[number as usize];
-                let rule = &flags[f as usize].rules()[r as usize];
-                *cell = if rule.conditions()[c as usize].matches(context) {
+                *cell = if self.by_number[number as usize].matches(context) {
                     Decided::True
                 } else {
                     Decided::False

@@ -87,7 +87,7 @@ fn flag_json(index: usize, spec: &FlagSpec) -> Value {
             // Two conditions, one an anchored pattern.
             json!({
                 "conditions": [
-                    {"attribute": "plan", "operator": "matches", "value": "^t", "case_insensitive": index % 2 == 0},
+                    {"attribute": "plan", "operator": "matches", "value": "^t", "case_insensitive": index.is_multiple_of(2)},
                     {"attribute": "plan", "operator": "not_equals", "value": "free"}
                 ],
                 "variant": "on"

@@ -32,12 +32,17 @@ start_edge() {
   until curl -sf "http://127.0.0.1:$1/readyz" >/dev/null; do sleep 0.2; done
 }
 
+# edge_pid PORT: the edge listening on PORT, whatever its binary is called (EDGE=...).
+edge_pid() {
+  pgrep -f -- "--listen 127.0.0.1:$1( |\$)"
+}
+
 # rss_kib PORT: resident memory of the edge listening on PORT.
 rss_kib() {
-  ps -o rss= -p "$(pgrep -f "togglerino-edge .*--listen 127.0.0.1:$1")" | tr -d ' '
+  ps -o rss= -p "$(edge_pid "$1")" | tr -d ' '
 }
 
 # peak_rss_kib PORT: the most resident memory the edge on PORT has had.
 peak_rss_kib() {
-  awk '/^VmHWM:/ { print $2 }' "/proc/$(pgrep -f "togglerino-edge .*--listen 127.0.0.1:$1")/status"
+  awk '/^VmHWM:/ { print $2 }' "/proc/$(edge_pid "$1")/status"
 }

@@ -152,9 +152,9 @@ impl CompiledFlag {
         })
     }
 
-    /// Gives each condition of the flag's rules, compiled from `config`, its place in a
-    /// snapshot's numbering: conditions stated alike (attribute, operator, operand and case) share
-    /// one.
+    /// Gives each condition of the flag's rules, compiled from `config`, its number in
+    /// the snapshot: conditions stated alike (attribute, operator, operand and case)
+    /// share one.
     pub(crate) fn number_conditions(
         &mut self,
         config: &FlagConfig,

@@ -167,7 +167,7 @@ pub fn compile(snapshot: &Snapshot) -> Result<CompiledSnapshot, ValidationErrors
         return problems.finish_with(|| unreachable!());
     }
     let answers = Answers::new(&flags, &order);
-    let plan = Plan::new(&flags, &answers.dynamic_order, condition_ids.len());
+    let plan = Plan::new(&flags, &answers.dynamic_order);
     let tally = Arc::new(Tally::new(&snapshot.project, &snapshot.environment, &flags));
     problems.finish_with(|| CompiledSnapshot {
         project: snapshot.project.clone(),

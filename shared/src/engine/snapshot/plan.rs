@@ -7,10 +7,12 @@
 //! holds the same rules as three dense arrays (flags, rules, condition numbers), so a
 //! request reads a few kilobytes in order, and tests a condition only the first time its
 //! number comes up: a condition stated alike in several rules is decided once per
-//! answer. The plan keeps its own copy of one condition per number, in number order,
-//! and of what each bucketing rule serves (salt, attribute, split), so neither sends it
-//! back to the flags and rules where they were compiled.
+//! answer. The plan keeps its own copy of one condition per number, in the order they
+//! are first met, and of what each bucketing rule serves (salt, attribute, split), so
+//! neither sends it back to the flags and rules where they were compiled. Conditions of
+//! flags no context can change (off, or without rules) are not copied.
 
+use std::collections::HashMap;
 use std::ops::Range;
 
 use super::super::condition::CompiledCondition;
@@ -23,12 +25,12 @@ pub(super) struct Plan {
     /// In the order they are evaluated: every flag after its prerequisites.
     flags: Vec<PlannedFlag>,
     rules: Vec<PlannedRule>,
-    /// The rules' conditions, by number.
+    /// The rules' conditions, by their number in the plan.
     conditions: Vec<u32>,
     prerequisites: Vec<ResolvedPrerequisite>,
     /// What the rules that bucket serve.
     bucketings: Vec<Serving>,
-    /// Per number, one condition with that number.
+    /// Per number in the plan, one condition with that number.
     by_number: Vec<CompiledCondition>,
 }
 
@@ -66,30 +68,24 @@ fn index(i: usize) -> u32 {
 }
 
 impl Plan {
-    /// A plan of `order`'s flags (every one switched on, after its prerequisites), whose
-    /// rules' conditions are numbered below `conditions`.
-    pub(super) fn new(flags: &[CompiledFlag], order: &[usize], conditions: usize) -> Plan {
-        let mut by_number: Vec<Option<CompiledCondition>> = vec![None; conditions];
-        for rule in flags.iter().flat_map(CompiledFlag::rules) {
-            for condition in rule.conditions() {
-                by_number[condition.number() as usize].get_or_insert_with(|| condition.clone());
-            }
-        }
-        let mut plan = Plan {
-            by_number: by_number
-                .into_iter()
-                .map(|c| c.expect("every number is some rule's condition's"))
-                .collect(),
-            ..Plan::default()
-        };
+    /// A plan of `order`'s flags: every one switched on, after its prerequisites.
+    pub(super) fn new(flags: &[CompiledFlag], order: &[usize]) -> Plan {
+        let mut plan = Plan::default();
+        // The snapshot's condition numbers, renumbered densely for the plan.
+        let mut numbers = HashMap::new();
         for &f in order {
             let flag = &flags[f];
             debug_assert!(flag.is_on(), "flags that are off answer alike for everyone");
             let rules_start = plan.rules.len();
             for rule in flag.rules() {
                 let start = plan.conditions.len();
-                plan.conditions
-                    .extend(rule.conditions().iter().map(|c| c.number()));
+                for condition in rule.conditions() {
+                    let number = *numbers.entry(condition.number()).or_insert_with(|| {
+                        plan.by_number.push(condition.clone());
+                        index(plan.by_number.len() - 1)
+                    });
+                    plan.conditions.push(number);
+                }
                 plan.rules.push(PlannedRule {
                     conditions: index(start)..index(plan.conditions.len()),
                     serve: match rule.serving().variant() {

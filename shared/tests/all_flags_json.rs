@@ -1,6 +1,7 @@
 //! The fast paths (`write_all_json` and `write_json_for`: answers written when the
-//! snapshot was compiled, fixed ones not even evaluated) write exactly the JSON that
-//! serializing `evaluate_all_for` and `evaluate_for` gives, for
+//! snapshot was compiled, fixed ones not even evaluated), reading the context as the
+//! edge does (borrowed from its JSON), write exactly the JSON that serializing
+//! `evaluate_all_for` and `evaluate_for` of the owned context gives, for
 //! random snapshots (off, archived, hidden, ruled and rule-less flags, prerequisite
 //! chains, values of every type) and random contexts, for both kinds of SDK key.
 
@@ -8,7 +9,7 @@ use proptest::prelude::*;
 use serde::Serialize;
 use serde::ser::SerializeMap;
 use serde_json::{Value, json};
-use togglerino_shared::model::SdkKeyKind;
+use togglerino_shared::model::{BorrowedContext, SdkKeyKind};
 use togglerino_shared::{Evaluation, EvaluationContext, Snapshot, compile};
 
 struct Map<'a>(Vec<(&'a str, Evaluation<'a>)>);
@@ -99,6 +100,9 @@ fn flag_json(index: usize, spec: &FlagSpec) -> Value {
                 (0, 1) => json!({"attribute": "plan", "operator": "not_equals", "value": "pro"}),
                 (0, 2) => json!({"attribute": "plan", "operator": "equals", "value": "PRO", "case_insensitive": true}),
                 (0, _) => json!({"attribute": "plan", "operator": "in", "value": ["pro", "team"]}),
+                // Other attributes, so that each must be told apart from the rest.
+                (1, 0 | 2) => json!({"attribute": "country", "operator": "in", "value": ["NZ", "DE"]}),
+                (1, _) => json!({"attribute": "user_id", "operator": "starts_with", "value": "a"}),
                 _ => json!({"attribute": "plan", "operator": "equals", "value": "free"}),
             };
             json!({
@@ -136,7 +140,11 @@ proptest! {
     #[test]
     fn the_fast_path_writes_what_evaluate_all_serializes(
         specs in prop::collection::vec(flag_spec(), 0..40),
-        users in prop::collection::vec(("[a-z0-9]{0,6}", prop::option::of(prop::sample::select(vec!["pro", "free", "team"]))), 1..6),
+        users in prop::collection::vec((
+            "[a-z0-9]{0,6}",
+            prop::option::of(prop::sample::select(vec!["pro", "free", "team"])),
+            prop::option::of(prop::sample::select(vec!["NZ", "DE", "pro"])),
+        ), 1..6),
     ) {
         let flags: Vec<Value> = specs.iter().enumerate().map(|(i, s)| flag_json(i, s)).collect();
         let snapshot: Snapshot = serde_json::from_value(json!({
@@ -146,15 +154,22 @@ proptest! {
             Ok(compiled) => compiled,
             Err(errors) => panic!("{errors}"),
         };
-        for (user, plan) in users {
+        for (user, plan, country) in users {
             let mut context = EvaluationContext::new(user);
             if let Some(plan) = plan {
                 context = context.with("plan", plan);
             }
+            if let Some(country) = country {
+                context = context.with("country", country);
+            }
+            // The fast paths read the context as the edge does: parsed from its JSON,
+            // borrowing the strings.
+            let text = serde_json::to_vec(&context).unwrap();
+            let borrowed: BorrowedContext = serde_json::from_slice(&text).unwrap();
             for kind in [SdkKeyKind::Server, SdkKeyKind::Client] {
                 let expected = serde_json::to_vec(&Map(compiled.evaluate_all_for(&context, kind))).unwrap();
                 let mut written = b"prefix".to_vec();
-                let count = compiled.write_all_json(&context, kind, &mut written);
+                let count = compiled.write_all_json(&borrowed, kind, &mut written);
                 prop_assert_eq!(
                     String::from_utf8_lossy(&written[6..]),
                     String::from_utf8_lossy(&expected)
@@ -164,10 +179,10 @@ proptest! {
                     let mut one = Vec::new();
                     match compiled.evaluate_for(key, &context, kind) {
                         Ok(evaluation) => {
-                            compiled.write_json_for(key, &context, kind, &mut one).unwrap();
+                            compiled.write_json_for(key, &borrowed, kind, &mut one).unwrap();
                             prop_assert_eq!(one, serde_json::to_vec(&evaluation).unwrap());
                         }
-                        Err(_) => prop_assert!(compiled.write_json_for(key, &context, kind, &mut one).is_err()),
+                        Err(_) => prop_assert!(compiled.write_json_for(key, &borrowed, kind, &mut one).is_err()),
                     }
                 }
             }

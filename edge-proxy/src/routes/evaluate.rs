@@ -4,17 +4,17 @@ use std::io::Write;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request, State};
 use axum::http::header::{CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::post;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use togglerino_shared::EvaluationContext;
 use togglerino_shared::http::if_none_match;
+use togglerino_shared::model::BorrowedContext;
 use togglerino_shared::validate::parse_json;
 
 use crate::AppState;
@@ -70,31 +70,34 @@ pub fn key_from_headers(headers: &axum::http::HeaderMap) -> Option<&str> {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct EvaluateIn {
-    #[serde(default)]
-    context: EvaluationContext,
+struct EvaluateIn<'a> {
+    #[serde(default, borrow)]
+    context: BorrowedContext<'a>,
 }
 
-/// A JSON body, bounded and parsed strictly, with errors in the API's shape; the bytes
-/// as sent are kept for the validator of the answer.
-struct Body<T>(T, Bytes);
+/// An evaluation request's body, bounded: the bytes as sent, kept for the validator of
+/// the answer, and the context they hold, parsed by [`context`](Self::context).
+struct ContextBody(Bytes);
 
-impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> {
+impl<S: Send + Sync> FromRequest<S> for ContextBody {
     type Rejection = EdgeError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, EdgeError> {
-        let bytes = crate::routes::body_or_error(
-            Bytes::from_request(request, state).await,
-            MAX_BODY_BYTES,
-        )?;
+    async fn from_request(request: Request, _: &S) -> Result<Self, EdgeError> {
+        let bytes = crate::routes::read_body(request.into_body(), MAX_BODY_BYTES).await?;
         // An empty body means an empty context.
-        let bytes = if bytes.iter().all(u8::is_ascii_whitespace) {
+        Ok(ContextBody(if bytes.iter().all(u8::is_ascii_whitespace) {
             Bytes::from_static(b"{}")
         } else {
             bytes
-        };
-        parse_json(&bytes)
-            .map(|value| Body(value, bytes))
+        }))
+    }
+}
+
+impl ContextBody {
+    /// The context, parsed strictly, with its strings borrowed from the body.
+    fn context(&self) -> Result<BorrowedContext<'_>, EdgeError> {
+        parse_json::<EvaluateIn>(&self.0)
+            .map(|input| input.context)
             .map_err(|e| EdgeError::BadRequest {
                 code: "invalid_context",
                 message: e.message,
@@ -103,11 +106,22 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> 
     }
 }
 
-fn with_revision(body: impl IntoResponse, revision: u64) -> Response {
-    let mut response = body.into_response();
+/// An answer from the snapshot at `revision`, its header map sized at once for every
+/// header it will carry, the middleware's included, rather than grown on the way out.
+fn answer(status: StatusCode, body: Body, revision: u64) -> Response {
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.reserve(10);
+    headers.insert(REVISION_HEADER, HeaderValue::from(revision));
+    response
+}
+
+fn json_answer(json: Vec<u8>, revision: u64) -> Response {
+    let mut response = answer(StatusCode::OK, Body::from(json), revision);
     response
         .headers_mut()
-        .insert(REVISION_HEADER, HeaderValue::from(revision));
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
 
@@ -168,15 +182,16 @@ async fn all_flags(
     key: SdkKey,
     path: PathValues,
     IfNoneMatch(cached): IfNoneMatch,
-    Body(body, raw): Body<EvaluateIn>,
+    body: ContextBody,
 ) -> Result<Response, EdgeError> {
+    let context = body.context()?;
     let [project, env] = path.get();
     let snapshot = scoped(&key, project, env)?;
-    let etag = all_flags_etag(snapshot.revision(), &raw);
+    let etag = all_flags_etag(snapshot.revision(), &body.0);
     let etag_text = etag.to_str().expect("an ASCII header");
     let cached = cached.iter().filter_map(|v| v.to_str().ok());
     if if_none_match(cached, &[etag_text]) {
-        let mut response = with_revision(StatusCode::NOT_MODIFIED, snapshot.revision());
+        let mut response = answer(StatusCode::NOT_MODIFIED, Body::empty(), snapshot.revision());
         response.headers_mut().insert(ETAG, etag);
         return Ok(response);
     }
@@ -184,11 +199,10 @@ async fn all_flags(
     let kind = key.scope.kind;
     let mut out = Vec::with_capacity(snapshot.all_json_capacity(kind) + 40);
     out.extend_from_slice(b"{\"flags\":");
-    let count = snapshot.write_all_json(&body.context, kind, &mut out);
+    let count = snapshot.write_all_json(&context, kind, &mut out);
     write!(out, ",\"revision\":{}}}", snapshot.revision()).expect("writing to memory cannot fail");
     state.metrics.evaluations.inc_by(count as u64);
-    let json = HeaderValue::from_static("application/json");
-    let mut response = with_revision(([(CONTENT_TYPE, json)], out), snapshot.revision());
+    let mut response = json_answer(out, snapshot.revision());
     response.headers_mut().insert(ETAG, etag);
     Ok(response)
 }
@@ -197,20 +211,17 @@ async fn one_flag(
     State(state): State<AppState>,
     key: SdkKey,
     path: PathValues,
-    Body(body, _): Body<EvaluateIn>,
+    body: ContextBody,
 ) -> Result<Response, EdgeError> {
+    let context = body.context()?;
     let [project, env, flag] = path.get();
     let snapshot = scoped(&key, project, env)?;
     let mut out = Vec::with_capacity(256);
     snapshot
-        .write_json_for(flag, &body.context, key.scope.kind, &mut out)
+        .write_json_for(flag, &context, key.scope.kind, &mut out)
         .map_err(|_| EdgeError::FlagNotFound(flag.to_owned()))?;
     state.metrics.evaluations.inc();
-    let json = HeaderValue::from_static("application/json");
-    Ok(with_revision(
-        ([(CONTENT_TYPE, json)], out),
-        snapshot.revision(),
-    ))
+    Ok(json_answer(out, snapshot.revision()))
 }
 
 /// The environment's snapshot, if the key belongs to it: a key is valid in exactly one

@@ -7,9 +7,12 @@ pub mod ofrep;
 pub mod stream;
 pub mod usage;
 
-use axum::body::Bytes;
+use std::pin::Pin;
+
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
+use bytes::BytesMut;
 
 use crate::error::EdgeError;
 
@@ -50,6 +53,39 @@ pub fn body_or_error(
             }
         }
     })
+}
+
+/// A whole body of at most `limit` bytes. The body of an evaluation nearly always
+/// arrives in one piece with its headers, and is then taken as it is, without the
+/// buffering and boxing a general extractor puts around every body.
+pub async fn read_body(mut body: Body, limit: usize) -> Result<Bytes, EdgeError> {
+    if body.size_hint().lower() > limit as u64 {
+        return Err(EdgeError::PayloadTooLarge(limit));
+    }
+    let mut first: Option<Bytes> = None;
+    let mut joined = BytesMut::new();
+    while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+        let frame = frame.map_err(|error| EdgeError::BadRequest {
+            code: "invalid_body",
+            message: format!("Failed to buffer the request body: {error}"),
+            field: None,
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers
+        };
+        let so_far = first.as_ref().map_or(joined.len(), Bytes::len);
+        if so_far + data.len() > limit {
+            return Err(EdgeError::PayloadTooLarge(limit));
+        }
+        match first.take() {
+            None if joined.is_empty() => first = Some(data),
+            earlier => {
+                joined.extend_from_slice(&earlier.unwrap_or_default());
+                joined.extend_from_slice(&data);
+            }
+        }
+    }
+    Ok(first.unwrap_or_else(|| joined.freeze()))
 }
 
 pub async fn unknown_route() -> EdgeError {

@@ -14,7 +14,7 @@ use super::operand::{
 };
 use super::pattern::Pattern;
 use super::segment::CompiledSegment;
-use crate::model::{Condition, EvaluationContext, Operator};
+use crate::model::{AttributeValue, Condition, Context, Operator};
 use crate::validate::{KeyKind, Problems, ValidationErrors, is_valid_key};
 
 /// The segments a condition may refer to, by key.
@@ -24,7 +24,7 @@ pub(crate) type Segments = HashMap<String, Arc<CompiledSegment>>;
 const MAX_ATTRIBUTE_LEN: usize = 256;
 
 /// Where a condition (or a rule's bucketing) reads its input from.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Attribute {
     UserId,
     Named(Box<str>),
@@ -47,13 +47,13 @@ impl Attribute {
         }
     }
 
-    pub(crate) fn lookup<'a>(&self, context: &'a EvaluationContext) -> Found<'a> {
+    pub(crate) fn lookup<'a>(&self, context: &'a impl Context) -> Found<'a> {
         match self {
             Attribute::UserId => context.user_id().map_or(Found::Absent, Found::Str),
-            Attribute::Named(name) => match context.attributes.get(&**name) {
-                None | Some(Value::Null) => Found::Absent,
-                Some(Value::String(s)) => Found::Str(s),
-                Some(value) => Found::Json(value),
+            Attribute::Named(name) => match context.attribute(name) {
+                None => Found::Absent,
+                Some(AttributeValue::Str(s)) => Found::Str(s),
+                Some(AttributeValue::Json(value)) => Found::Json(value),
             },
         }
     }
@@ -253,8 +253,24 @@ impl CompiledCondition {
             .collect()
     }
 
-    pub(crate) fn matches(&self, context: &EvaluationContext) -> bool {
-        self.matches_positive(context) != self.negate
+    pub(crate) fn matches(&self, context: &impl Context) -> bool {
+        self.matches_found(context, |attribute| attribute.lookup(context))
+    }
+
+    /// [`matches`](Self::matches), given `find`, which gives what the condition's
+    /// attribute holds for `context`: a caller testing many conditions on the same few
+    /// attributes looks each up once.
+    pub(crate) fn matches_found<'c, C: Context>(
+        &self,
+        context: &'c C,
+        find: impl FnOnce(&Attribute) -> Found<'c>,
+    ) -> bool {
+        self.matches_positive(context, find) != self.negate
+    }
+
+    /// The attribute the condition reads; `None` for segment tests.
+    pub(crate) fn attribute(&self) -> Option<&Attribute> {
+        self.attribute.as_ref()
     }
 
     /// The condition's number in its snapshot (see [`id`](Self::id)).
@@ -263,10 +279,14 @@ impl CompiledCondition {
             .expect("rule conditions are numbered when their snapshot compiles")
     }
 
-    fn matches_positive(&self, context: &EvaluationContext) -> bool {
+    fn matches_positive<'c, C: Context>(
+        &self,
+        context: &'c C,
+        find: impl FnOnce(&Attribute) -> Found<'c>,
+    ) -> bool {
         let found = match (&self.test, &self.attribute) {
             (Test::Segment(segment), _) => return segment.contains(context),
-            (_, Some(attribute)) => attribute.lookup(context),
+            (_, Some(attribute)) => find(attribute),
             (_, None) => return false,
         };
         match (&self.test, found) {

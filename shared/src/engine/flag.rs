@@ -9,7 +9,7 @@ use super::bucket::{BUCKETS, bucket_of, percentage_to_buckets};
 use super::condition::{Attribute, CompiledCondition, Segments};
 use super::result::{Evaluation, Reason};
 use super::trace::{RuleOutcome, RuleTrace};
-use crate::model::{EvaluationContext, Flag, FlagConfig, FlagType, Rule, Variant};
+use crate::model::{Context, Flag, FlagConfig, FlagType, Rule, Variant};
 use crate::validate::{KeyKind, Problems, ValidationErrors, validate_key};
 
 #[derive(Debug)]
@@ -254,7 +254,7 @@ impl CompiledFlag {
     /// Evaluates the flag, given what each prerequisite flag (by snapshot index) served.
     pub(crate) fn evaluate(
         &self,
-        context: &EvaluationContext,
+        context: &impl Context,
         served_by: impl Fn(usize) -> Option<usize>,
     ) -> Outcome {
         if !self.is_on() {
@@ -300,7 +300,7 @@ impl CompiledFlag {
     /// each rule what happened to it. Prerequisites are reported by the caller.
     pub(crate) fn trace_rules(
         &self,
-        context: &EvaluationContext,
+        context: &impl Context,
     ) -> (Option<(usize, Reason)>, Vec<RuleTrace>) {
         let mut served = None;
         let mut rules = Vec::with_capacity(self.rules.len());
@@ -337,7 +337,7 @@ impl CompiledFlag {
 
 impl CompiledRule {
     /// [`serve`](Self::serve), explained: the same checks, recorded.
-    fn trace(&self, context: &EvaluationContext) -> (RuleTrace, Option<(usize, Reason)>) {
+    fn trace(&self, context: &impl Context) -> (RuleTrace, Option<(usize, Reason)>) {
         let conditions: Vec<bool> = self.conditions.iter().map(|c| c.matches(context)).collect();
         let mut trace = RuleTrace {
             conditions,
@@ -378,7 +378,7 @@ impl CompiledRule {
         (trace, served)
     }
 
-    fn serve(&self, context: &EvaluationContext) -> Option<(usize, Reason)> {
+    fn serve(&self, context: &impl Context) -> Option<(usize, Reason)> {
         if !self.conditions.iter().all(|c| c.matches(context)) {
             return None;
         }
@@ -404,7 +404,7 @@ impl Serving {
     }
 
     /// What `context` is served; `None` to fall through to the next rule.
-    pub(crate) fn serve(&self, context: &EvaluationContext) -> Option<(usize, Reason)> {
+    pub(crate) fn serve(&self, context: &impl Context) -> Option<(usize, Reason)> {
         match &self.serve {
             Serve::Variant(variant) => Some((*variant, Reason::TargetingMatch)),
             Serve::Percentage { variant, buckets } => {

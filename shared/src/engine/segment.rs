@@ -1,7 +1,7 @@
 use std::collections::HashSet;
 
 use super::condition::CompiledCondition;
-use crate::model::{EvaluationContext, Segment};
+use crate::model::{Context, Segment};
 use crate::validate::{KeyKind, Problems, ValidationErrors, validate_key};
 
 /// A segment ready for membership tests.
@@ -51,7 +51,7 @@ impl CompiledSegment {
     }
 
     /// Not excluded, and either included or matching all of at least one condition.
-    pub(crate) fn contains(&self, context: &EvaluationContext) -> bool {
+    pub(crate) fn contains(&self, context: &impl Context) -> bool {
         if let Some(user_id) = context.user_id() {
             if self.excluded.contains(user_id) {
                 return false;

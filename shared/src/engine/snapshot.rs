@@ -7,9 +7,9 @@ use super::condition::Segments;
 use super::flag::{CompiledFlag, Outcome, ResolvedPrerequisite};
 use super::result::{Evaluation, EvaluationError};
 use super::segment::CompiledSegment;
-use super::tally::Tally;
+use super::tally::{KINDS, Tally};
 use super::trace::{PrerequisiteTrace, Trace};
-use crate::model::{EvaluationContext, SdkKeyKind, Snapshot, sdk_key_hash};
+use crate::model::{Context, SdkKeyKind, Snapshot, sdk_key_hash};
 use crate::validate::{
     KeyKind, Problems, ValidationErrors, check_flag, prerequisite_order, validate_key,
 };
@@ -168,7 +168,13 @@ pub fn compile(snapshot: &Snapshot) -> Result<CompiledSnapshot, ValidationErrors
     }
     let answers = Answers::new(&flags, &order);
     let plan = Plan::new(&flags, &answers.dynamic_order);
-    let tally = Arc::new(Tally::new(&snapshot.project, &snapshot.environment, &flags));
+    let fixed = KINDS.map(|kind| answers.fixed_listed(kind));
+    let tally = Arc::new(Tally::new(
+        &snapshot.project,
+        &snapshot.environment,
+        &flags,
+        fixed,
+    ));
     problems.finish_with(|| CompiledSnapshot {
         project: snapshot.project.clone(),
         environment: snapshot.environment.clone(),
@@ -256,7 +262,7 @@ impl CompiledSnapshot {
     pub fn evaluate(
         &self,
         key: &str,
-        context: &EvaluationContext,
+        context: &impl Context,
     ) -> Result<Evaluation<'_>, EvaluationError> {
         self.evaluate_for(key, context, SdkKeyKind::Server)
     }
@@ -266,7 +272,7 @@ impl CompiledSnapshot {
     pub fn evaluate_for(
         &self,
         key: &str,
-        context: &EvaluationContext,
+        context: &impl Context,
         kind: SdkKeyKind,
     ) -> Result<Evaluation<'_>, EvaluationError> {
         let (index, outcome) = self.outcome_for(key, context, kind)?;
@@ -278,7 +284,7 @@ impl CompiledSnapshot {
     fn outcome_for(
         &self,
         key: &str,
-        context: &EvaluationContext,
+        context: &impl Context,
         kind: SdkKeyKind,
     ) -> Result<(usize, Outcome), EvaluationError> {
         let &index = self
@@ -300,7 +306,7 @@ impl CompiledSnapshot {
 
     /// Evaluates the flag `key` and explains the result: prerequisites, and each rule's
     /// conditions and bucket. For people (the dashboard's playground), not for serving.
-    pub fn trace(&self, key: &str, context: &EvaluationContext) -> Result<Trace, EvaluationError> {
+    pub fn trace(&self, key: &str, context: &impl Context) -> Result<Trace, EvaluationError> {
         let uncounted = |key: &str| {
             self.outcome_for(key, context, SdkKeyKind::Server)
                 .map(|(index, outcome)| self.flags[index].evaluation(outcome))
@@ -348,7 +354,7 @@ impl CompiledSnapshot {
 
     /// Evaluates `target` and, first, the prerequisites it transitively needs — each at
     /// most once, without recursion, so long chains cannot exhaust the stack.
-    fn evaluate_with_prerequisites(&self, target: usize, context: &EvaluationContext) -> Outcome {
+    fn evaluate_with_prerequisites(&self, target: usize, context: &impl Context) -> Outcome {
         let mut served: Vec<(usize, Option<usize>)> = Vec::new();
         let lookup = |served: &[(usize, Option<usize>)], flag: usize| {
             served.iter().find(|(f, _)| *f == flag).map(|(_, v)| *v)
@@ -383,7 +389,7 @@ impl CompiledSnapshot {
     }
 
     /// Evaluates every flag that is not archived, in snapshot order.
-    pub fn evaluate_all(&self, context: &EvaluationContext) -> Vec<(&str, Evaluation<'_>)> {
+    pub fn evaluate_all(&self, context: &impl Context) -> Vec<(&str, Evaluation<'_>)> {
         self.evaluate_all_for(context, SdkKeyKind::Server)
     }
 
@@ -392,7 +398,7 @@ impl CompiledSnapshot {
     /// prerequisites).
     pub fn evaluate_all_for(
         &self,
-        context: &EvaluationContext,
+        context: &impl Context,
         kind: SdkKeyKind,
     ) -> Vec<(&str, Evaluation<'_>)> {
         // Every flag evaluated, none taken as known and no condition remembered: the
@@ -426,7 +432,7 @@ impl CompiledSnapshot {
     /// was written when the snapshot was compiled.
     pub fn write_all_json(
         &self,
-        context: &EvaluationContext,
+        context: &impl Context,
         kind: SdkKeyKind,
         out: &mut Vec<u8>,
     ) -> usize {
@@ -438,6 +444,7 @@ impl CompiledSnapshot {
             answers.outcome(flag, dynamic).and_then(Outcome::variant)
         });
         let tally = self.tally.shard();
+        tally.count_fixed(kind);
         answers.write_all(kind, &dynamic, out, |flag, outcome| {
             tally.count(flag, outcome)
         })
@@ -454,7 +461,7 @@ impl CompiledSnapshot {
     pub fn write_json_for(
         &self,
         key: &str,
-        context: &EvaluationContext,
+        context: &impl Context,
         kind: SdkKeyKind,
         out: &mut Vec<u8>,
     ) -> Result<(), EvaluationError> {

@@ -2,7 +2,11 @@
 //! evaluation.
 //!
 //! Every compiled snapshot has its own tally: one counter per flag and variant, plus one
-//! per flag for "off" (the default value, no variant). Counters are split into shards,
+//! per flag for "off" (the default value, no variant), plus one per kind of SDK key for
+//! its all-flags answers. Most flags in an all-flags answer answer alike for every
+//! context (see `snapshot::answers`): counting each of them on every request read and
+//! wrote a counter per flag, so the answer counts itself once instead, and a drain adds
+//! that count to each of those flags' counters. Counters are split into shards,
 //! each on its own cache lines. A thread claims a shard of its own while one is free (one
 //! per core, up to [`MAX_SHARDS`]) and, as its shard's only writer, counts with a plain
 //! load and store: no locked instruction, no cache line shared with another thread.
@@ -14,6 +18,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use super::flag::{CompiledFlag, Outcome};
+use crate::model::SdkKeyKind;
 
 /// More shards than this cost memory for little: contention is already rare.
 pub const MAX_SHARDS: usize = 16;
@@ -31,7 +36,13 @@ pub struct Tally {
     flags: Box<[Box<str>]>,
     /// Per flag, its variants' keys in cell order.
     variants: Box<[Box<[Box<str>]>]>,
-    /// Cells per shard, rounded up to whole cache lines.
+    /// Per kind of key ([`KINDS`] order): the cells every all-flags answer for it counts
+    /// one in, without touching them; its count is in the cell at `fixed_count + kind`.
+    fixed_cells: [Box<[u32]>; 2],
+    /// The first of the two cells that count all-flags answers, after the flags' own.
+    fixed_count: usize,
+    /// Cells per shard (the flags', then the two answer counts), rounded up to whole
+    /// cache lines.
     stride: usize,
     /// `shards × stride` counters, each only ever growing.
     cells: Box<[AtomicU64]>,
@@ -57,10 +68,21 @@ impl TallyShard<'_> {
 
     #[inline]
     pub(crate) fn add(&self, flag: usize, outcome: Outcome, n: u64) {
-        let cell = match outcome.variant() {
-            Some(variant) => self.first[flag] as usize + variant,
-            None => self.first[flag + 1] as usize - 1,
-        };
+        self.bump(cell(self.first, flag, outcome), n);
+    }
+
+    /// Counts one all-flags answer for a key of `kind`: one for each flag whose outcome
+    /// is fixed, as [`Tally::new`] was told.
+    #[inline]
+    pub(crate) fn count_fixed(&self, kind: SdkKeyKind) {
+        self.bump(
+            self.first[self.first.len() - 1] as usize + kind_index(kind),
+            1,
+        );
+    }
+
+    #[inline]
+    fn bump(&self, cell: usize, n: u64) {
         let counter = &self.cells[cell];
         if self.exclusive {
             // The only writer: nobody can slip an increment in between.
@@ -71,8 +93,34 @@ impl TallyShard<'_> {
     }
 }
 
+/// A flag's cell for `outcome`: its variant's, or the last for "off".
+fn cell(first: &[u32], flag: usize, outcome: Outcome) -> usize {
+    match outcome.variant() {
+        Some(variant) => first[flag] as usize + variant,
+        None => first[flag + 1] as usize - 1,
+    }
+}
+
+/// Every kind of key, in [`kind_index`] order.
+pub(crate) const KINDS: [SdkKeyKind; 2] = [SdkKeyKind::Client, SdkKeyKind::Server];
+
+/// A kind of key's place in arrays kept per kind.
+pub(crate) fn kind_index(kind: SdkKeyKind) -> usize {
+    match kind {
+        SdkKeyKind::Client => 0,
+        SdkKeyKind::Server => 1,
+    }
+}
+
 impl Tally {
-    pub(crate) fn new(project: &str, environment: &str, flags: &[CompiledFlag]) -> Tally {
+    /// `fixed` lists, per kind of key in [`KINDS`] order, the flags (and their outcomes)
+    /// that every all-flags answer for that kind gives without evaluating them.
+    pub(crate) fn new(
+        project: &str,
+        environment: &str,
+        flags: &[CompiledFlag],
+        fixed: [&[(usize, Outcome)]; 2],
+    ) -> Tally {
         let mut first = Vec::with_capacity(flags.len() + 1);
         let mut cells = 0usize;
         for flag in flags {
@@ -80,7 +128,13 @@ impl Tally {
             cells += flag.variants.len() + 1;
         }
         first.push(u32::try_from(cells).expect("cells fit in u32"));
-        let stride = cells.div_ceil(LINE).max(1) * LINE;
+        let fixed_cells = fixed.map(|listed| {
+            listed
+                .iter()
+                .map(|&(flag, outcome)| cell(&first, flag, outcome) as u32)
+                .collect()
+        });
+        let stride = (cells + 2).div_ceil(LINE) * LINE;
         Tally {
             project: project.into(),
             environment: environment.into(),
@@ -90,6 +144,8 @@ impl Tally {
                 .iter()
                 .map(|f| f.variants.iter().map(|v| v.key.as_str().into()).collect())
                 .collect(),
+            fixed_cells,
+            fixed_count: cells,
             stride,
             cells: (0..stride * shards()).map(|_| AtomicU64::new(0)).collect(),
             drained: Mutex::new(vec![0; cells].into()),
@@ -121,14 +177,23 @@ impl Tally {
     /// go to the next drain, or to this one: never to both.
     pub fn drain(&self, mut each: impl FnMut(&str, Option<&str>, u64)) {
         let mut drained = self.drained.lock().expect("never poisoned");
+        let sum = |cell: usize| -> u64 {
+            self.cells
+                .chunks(self.stride)
+                .map(|shard| shard[cell].load(Ordering::Relaxed))
+                .sum()
+        };
+        let mut totals: Vec<u64> = (0..self.fixed_count).map(sum).collect();
+        for (kind, cells) in self.fixed_cells.iter().enumerate() {
+            let answers = sum(self.fixed_count + kind);
+            for &cell in cells {
+                totals[cell as usize] += answers;
+            }
+        }
         for (i, flag) in self.flags.iter().enumerate() {
             let (start, end) = (self.first[i] as usize, self.first[i + 1] as usize);
             for cell in start..end {
-                let total: u64 = self
-                    .cells
-                    .chunks(self.stride)
-                    .map(|shard| shard[cell].load(Ordering::Relaxed))
-                    .sum();
+                let total = totals[cell];
                 let count = total.wrapping_sub(drained[cell]);
                 drained[cell] = total;
                 if count > 0 {

@@ -11,7 +11,7 @@ mod segment;
 mod snapshot;
 mod usage;
 
-pub use context::EvaluationContext;
+pub use context::{AttributeValue, BorrowedContext, Context, EvaluationContext};
 pub use delta::{Change, Delta, Op};
 pub use flag::{Flag, FlagConfig, FlagType, Prerequisite, Variant};
 pub use fleet::{AppliedRevision, EdgeStatus, Heartbeat, MAX_HEARTBEAT_EDGES};

@@ -11,6 +11,7 @@ mod prerequisites;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 pub(crate) use error::Problems;
@@ -29,7 +30,7 @@ const MAX_TAGS: usize = 50;
 
 /// Parses JSON into a model type, naming the path of the first problem
 /// (`targeting_rules[0].conditions[1].operator: unknown variant `foo`…`).
-pub fn parse_json<T: DeserializeOwned>(json: &[u8]) -> Result<T, ValidationError> {
+pub fn parse_json<'de, T: Deserialize<'de>>(json: &'de [u8]) -> Result<T, ValidationError> {
     // Tracking the path costs on every token; only a failed parse needs it, so the
     // input is parsed again, tracked, to name where it went wrong.
     if let Ok(value) = serde_json::from_slice(json) {

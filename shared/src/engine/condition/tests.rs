@@ -2,7 +2,7 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::model::Segment;
+use crate::model::{EvaluationContext, Segment};
 
 fn segments() -> Segments {
     let beta: Segment = serde_json::from_value(json!({

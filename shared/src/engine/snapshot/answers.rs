@@ -12,6 +12,7 @@ use std::ops::Range;
 
 use super::super::flag::{CompiledFlag, Outcome};
 use super::super::result::Reason;
+use super::super::tally::{KINDS, kind_index};
 use crate::model::{EvaluationContext, SdkKeyKind};
 
 #[derive(Debug, Default)]
@@ -32,7 +33,7 @@ pub(super) struct Answers {
     first_head: Vec<u32>,
     /// Per flag: where `{"value"` starts in each of its heads.
     key_lens: Vec<usize>,
-    /// The all-flags object for client keys, then for server keys.
+    /// The all-flags object per kind of key, in [`KINDS`] order.
     layouts: [Layout; 2],
 }
 
@@ -134,8 +135,7 @@ impl Answers {
             key_lens,
             layouts: Default::default(),
         };
-        answers.layouts =
-            [SdkKeyKind::Client, SdkKeyKind::Server].map(|kind| answers.layout(flags, kind));
+        answers.layouts = KINDS.map(|kind| answers.layout(flags, kind));
         answers
     }
 
@@ -206,10 +206,13 @@ impl Answers {
     }
 
     fn layout_for(&self, kind: SdkKeyKind) -> &Layout {
-        match kind {
-            SdkKeyKind::Client => &self.layouts[0],
-            SdkKeyKind::Server => &self.layouts[1],
-        }
+        &self.layouts[kind_index(kind)]
+    }
+
+    /// The flags every all-flags answer for keys of `kind` lists with a fixed outcome,
+    /// and those outcomes.
+    pub(super) fn fixed_listed(&self, kind: SdkKeyKind) -> &[(usize, Outcome)] {
+        &self.layout_for(kind).fixed_listed
     }
 
     /// The most bytes [`write_all`](Self::write_all) writes for keys of `kind`.
@@ -227,8 +230,9 @@ impl Answers {
     }
 
     /// Writes the all-flags object for keys of `kind` with `dynamic`, the outcomes of
-    /// every flag a context can change (in `dynamic_order`), calling `count` with every
-    /// flag listed and its outcome. Returns how many flags it lists.
+    /// every flag a context can change (in `dynamic_order`), calling `count` with each of
+    /// those it lists and its outcome; the others are [`fixed_listed`](Self::fixed_listed).
+    /// Returns how many flags it lists.
     pub(super) fn write_all(
         &self,
         kind: SdkKeyKind,
@@ -254,9 +258,6 @@ impl Answers {
             }
         }
         out.push(b'}');
-        for &(flag, outcome) in &layout.fixed_listed {
-            count(flag, outcome);
-        }
         layout.listed
     }
 

@@ -10,15 +10,17 @@
 //! answer. The plan keeps its own copy of one condition per number, in the order they
 //! are first met, and of what each bucketing rule serves (salt, attribute, split), so
 //! neither sends it back to the flags and rules where they were compiled. Conditions of
-//! flags no context can change (off, or without rules) are not copied.
+//! flags no context can change (off, or without rules) are not copied. Sixty conditions
+//! typically read three or four attributes: each is looked up in the context once per
+//! answer, when a condition first needs it.
 
 use std::collections::HashMap;
 use std::ops::Range;
 
-use super::super::condition::CompiledCondition;
+use super::super::condition::{Attribute, CompiledCondition, Found};
 use super::super::flag::{CompiledFlag, Outcome, ResolvedPrerequisite, Serving};
 use super::super::result::Reason;
-use crate::model::EvaluationContext;
+use crate::model::Context;
 
 #[derive(Debug, Default)]
 pub(super) struct Plan {
@@ -32,7 +34,14 @@ pub(super) struct Plan {
     bucketings: Vec<Serving>,
     /// Per number in the plan, one condition with that number.
     by_number: Vec<CompiledCondition>,
+    /// Per number in the plan, the place in `attributes` of what its condition reads
+    /// ([`NO_ATTRIBUTE`] for segment tests).
+    reads: Vec<u32>,
+    /// Every attribute the conditions read, once.
+    attributes: Vec<Attribute>,
 }
+
+const NO_ATTRIBUTE: u32 = u32::MAX;
 
 #[derive(Debug)]
 struct PlannedFlag {
@@ -73,6 +82,7 @@ impl Plan {
         let mut plan = Plan::default();
         // The snapshot's condition numbers, renumbered densely for the plan.
         let mut numbers = HashMap::new();
+        let mut attributes = HashMap::new();
         for &f in order {
             let flag = &flags[f];
             debug_assert!(flag.is_on(), "flags that are off answer alike for everyone");
@@ -82,6 +92,13 @@ impl Plan {
                 for condition in rule.conditions() {
                     let number = *numbers.entry(condition.number()).or_insert_with(|| {
                         plan.by_number.push(condition.clone());
+                        plan.reads
+                            .push(condition.attribute().map_or(NO_ATTRIBUTE, |read| {
+                                *attributes.entry(read.clone()).or_insert_with(|| {
+                                    plan.attributes.push(read.clone());
+                                    index(plan.attributes.len() - 1)
+                                })
+                            }));
                         index(plan.by_number.len() - 1)
                     });
                     plan.conditions.push(number);
@@ -113,15 +130,21 @@ impl Plan {
     /// outcomes)` is the variant a prerequisite served, given the outcomes so far.
     pub(super) fn evaluate(
         &self,
-        context: &EvaluationContext,
+        context: &impl Context,
         outcomes: &mut Vec<Outcome>,
         served_by: impl Fn(usize, &[Outcome]) -> Option<usize>,
     ) {
         let mut decided = vec![Decided::Unknown; self.by_number.len()];
+        let mut found: Vec<Option<Found>> = vec![None; self.attributes.len()];
         let mut holds = |number: u32| {
             let cell = &mut decided[number as usize];
             if *cell == Decided::Unknown {
-                *cell = if self.by_number[number as usize].matches(context) {
+                let condition = &self.by_number[number as usize];
+                let read = self.reads[number as usize];
+                let find = |attribute: &Attribute| {
+                    *found[read as usize].get_or_insert_with(|| attribute.lookup(context))
+                };
+                *cell = if condition.matches_found(context, find) {
                     Decided::True
                 } else {
                     Decided::False

@@ -2,6 +2,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::engine::{EvaluationResult, Reason};
+use crate::model::EvaluationContext;
 
 fn snapshot(flags: Value) -> CompiledSnapshot {
     snapshot_with(flags, json!([]))
@@ -516,6 +517,7 @@ fn serving_counts_each_answer_once_and_a_drain_takes_the_counts() {
         .unwrap();
     // Client keys are served only what they can see.
     s.write_all_json(&vip, SdkKeyKind::Client, &mut Vec::new());
+    s.write_all_json(&anyone, SdkKeyKind::Server, &mut Vec::new());
     s.evaluate_all_for(&anyone, SdkKeyKind::Server);
     // Explaining a result (the playground) serves nothing.
     s.trace("vip", &vip).unwrap();
@@ -523,13 +525,23 @@ fn serving_counts_each_answer_once_and_a_drain_takes_the_counts() {
     assert_eq!(
         drained(&s),
         vec![
-            count("dark", None, 2),
-            count("hidden", Some("off"), 1),
-            count("vip", Some("off"), 2),
+            count("dark", None, 3),
+            count("hidden", Some("off"), 2),
+            count("vip", Some("off"), 3),
             count("vip", Some("on"), 2),
         ]
     );
     assert_eq!(drained(&s), vec![], "a drain takes what it reports");
+    // Fixed answers are counted per all-flags answer: the next drain has only the new.
+    s.write_all_json(&anyone, SdkKeyKind::Server, &mut Vec::new());
+    assert_eq!(
+        drained(&s),
+        vec![
+            count("dark", None, 1),
+            count("hidden", Some("off"), 1),
+            count("vip", Some("off"), 1),
+        ]
+    );
 }
 
 #[test]

@@ -95,3 +95,51 @@ pub async fn unknown_route() -> EdgeError {
         field: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frames(parts: &[&'static str]) -> Body {
+        let parts: Vec<Result<Bytes, std::io::Error>> = parts
+            .iter()
+            .map(|p| Ok(Bytes::from_static(p.as_bytes())))
+            .collect();
+        Body::from_stream(futures_util::stream::iter(parts))
+    }
+
+    #[tokio::test]
+    async fn a_body_in_several_frames_is_joined() {
+        let body = read_body(frames(&[r#"{"context""#, ": {}", "}"]), 64).await;
+        assert_eq!(body.unwrap(), r#"{"context": {}}"#);
+        assert_eq!(read_body(frames(&[]), 64).await.unwrap(), "");
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_limit_is_refused_however_it_comes() {
+        let too_large =
+            |result: Result<Bytes, EdgeError>| matches!(result, Err(EdgeError::PayloadTooLarge(8)));
+        assert!(too_large(read_body(frames(&["12345", "6789"]), 8).await));
+        assert!(too_large(read_body(Body::from("123456789"), 8).await));
+        assert_eq!(
+            read_body(frames(&["1234", "5678"]), 8).await.unwrap(),
+            "12345678"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_broken_body_is_a_bad_request() {
+        let broken: Vec<Result<Bytes, std::io::Error>> = vec![
+            Ok(Bytes::from_static(b"{")),
+            Err(std::io::Error::other("connection reset")),
+        ];
+        let result = read_body(Body::from_stream(futures_util::stream::iter(broken)), 64).await;
+        assert!(matches!(
+            result,
+            Err(EdgeError::BadRequest {
+                code: "invalid_body",
+                ..
+            })
+        ));
+    }
+}

@@ -1,7 +1,6 @@
 //! The evaluation API: SDK keys in, flag values out, straight from memory.
 
 use std::io::Write;
-use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -19,7 +18,7 @@ use togglerino_shared::validate::parse_json;
 
 use crate::AppState;
 use crate::error::EdgeError;
-use crate::state::{KeyScope, Loaded};
+use crate::routes::sdk_key::SdkKey;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -31,42 +30,6 @@ pub fn router() -> Router<AppState> {
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub const REVISION_HEADER: HeaderName = HeaderName::from_static("x-togglerino-revision");
-
-/// The snapshot in service and the SDK key's scope, once the key is known to be valid.
-pub struct SdkKey {
-    pub loaded: Arc<Loaded>,
-    pub scope: Arc<KeyScope>,
-}
-
-impl FromRequestParts<AppState> for SdkKey {
-    type Rejection = EdgeError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<SdkKey, EdgeError> {
-        let presented = presented_key(parts).ok_or(EdgeError::Unauthenticated)?;
-        let loaded = state.store.load().ok_or(EdgeError::NotReady)?;
-        let scope = loaded
-            .key_scope(presented)
-            .cloned()
-            .ok_or(EdgeError::Unauthenticated)?;
-        Ok(SdkKey { loaded, scope })
-    }
-}
-
-fn presented_key(parts: &Parts) -> Option<&str> {
-    key_from_headers(&parts.headers)
-}
-
-/// The key from `Authorization: Bearer …` or `X-API-Key`.
-pub fn key_from_headers(headers: &axum::http::HeaderMap) -> Option<&str> {
-    let bearer = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    bearer
-        .or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()))
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -186,7 +149,7 @@ async fn all_flags(
 ) -> Result<Response, EdgeError> {
     let context = body.context()?;
     let [project, env] = path.get();
-    let snapshot = scoped(&key, project, env)?;
+    let snapshot = key.scoped(project, env)?;
     let etag = all_flags_etag(snapshot.revision(), &body.0);
     let etag_text = etag.to_str().expect("an ASCII header");
     let cached = cached.iter().filter_map(|v| v.to_str().ok());
@@ -215,26 +178,11 @@ async fn one_flag(
 ) -> Result<Response, EdgeError> {
     let context = body.context()?;
     let [project, env, flag] = path.get();
-    let snapshot = scoped(&key, project, env)?;
+    let snapshot = key.scoped(project, env)?;
     let mut out = Vec::with_capacity(256);
     snapshot
         .write_json_for(flag, &context, key.scope.kind, &mut out)
         .map_err(|_| EdgeError::FlagNotFound(flag.to_owned()))?;
     state.metrics.evaluations.inc();
     Ok(json_answer(out, snapshot.revision()))
-}
-
-/// The environment's snapshot, if the key belongs to it: a key is valid in exactly one
-/// project and environment.
-fn scoped<'a>(
-    key: &'a SdkKey,
-    project: &str,
-    environment: &str,
-) -> Result<&'a togglerino_shared::CompiledSnapshot, EdgeError> {
-    if key.scope.project != project || key.scope.environment != environment {
-        return Err(EdgeError::Forbidden);
-    }
-    key.loaded
-        .environment(project, environment)
-        .ok_or(EdgeError::Forbidden)
 }

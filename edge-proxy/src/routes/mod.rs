@@ -4,6 +4,7 @@ pub mod chain;
 pub mod evaluate;
 pub mod health;
 pub mod ofrep;
+pub mod sdk_key;
 pub mod stream;
 pub mod usage;
 

@@ -17,13 +17,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use togglerino_shared::http::if_none_match;
-use togglerino_shared::model::sdk_key_hash;
 use togglerino_shared::{CompiledSnapshot, Evaluation, EvaluationContext, Reason};
 use tokio::sync::watch;
 
 use crate::AppState;
 use crate::error::EdgeError;
-use crate::routes::evaluate::{SdkKey, key_from_headers};
+use crate::routes::sdk_key::{SdkKey, key_from_headers, key_from_headers_or_query};
 use crate::state::{EnvironmentWatch, Store};
 
 pub fn router() -> Router<AppState> {
@@ -150,19 +149,13 @@ fn context_from(body: &[u8]) -> Result<EvaluationContext, BadContext> {
     })
 }
 
-fn snapshot_for(key: &SdkKey) -> Result<&CompiledSnapshot, EdgeError> {
-    key.loaded
-        .environment(&key.scope.project, &key.scope.environment)
-        .ok_or(EdgeError::Forbidden)
-}
-
 async fn evaluate_flag(
     State(state): State<AppState>,
     sdk_key: SdkKey,
     Path(flag): Path<String>,
     body: Bytes,
 ) -> Result<Response, EdgeError> {
-    let snapshot = snapshot_for(&sdk_key)?;
+    let snapshot = sdk_key.snapshot()?;
     let context = match context_from(&body) {
         Ok(context) => context,
         Err(bad) => return Ok(bad.respond(Some(&flag))),
@@ -207,7 +200,7 @@ async fn evaluate_flags(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, EdgeError> {
-    let snapshot = snapshot_for(&sdk_key)?;
+    let snapshot = sdk_key.snapshot()?;
     let context = match context_from(&body) {
         Ok(context) => context,
         Err(bad) => return Ok(bad.respond(None)),
@@ -279,20 +272,14 @@ async fn stream(
     Query(query): Query<StreamQuery>,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, EdgeError> {
-    let presented = query
-        .sdk_key
-        .or_else(|| crate::routes::evaluate::key_from_headers(&headers).map(str::to_owned))
-        .ok_or(EdgeError::Unauthenticated)?;
-    let loaded = state.store.load().ok_or(EdgeError::NotReady)?;
-    let scope = loaded
-        .key_scope(&presented)
-        .cloned()
-        .ok_or(EdgeError::Unauthenticated)?;
+    let presented = key_from_headers_or_query(&headers, query.sdk_key.as_deref());
+    let SdkKey {
+        scope, hash: key, ..
+    } = SdkKey::check(&state, presented)?;
     let environment = state
         .store
         .watch(&scope.project, &scope.environment)
         .ok_or(EdgeError::NotReady)?;
-    let key = sdk_key_hash(&presented);
     let slot = state.streams.take(key)?;
     let revision = environment.borrow().as_ref().map_or(0, |e| e.revision());
     let last_seen = headers

@@ -14,12 +14,11 @@ use base64::Engine;
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 use serde::Deserialize;
 use togglerino_shared::EvaluationContext;
-use togglerino_shared::model::sdk_key_hash;
 use togglerino_shared::validate::parse_json;
 
 use crate::AppState;
 use crate::error::EdgeError;
-use crate::routes::evaluate::key_from_headers;
+use crate::routes::sdk_key::{SdkKey, key_from_headers_or_query};
 use crate::sdk_stream::SdkStream;
 use crate::sse;
 
@@ -62,9 +61,7 @@ async fn open_get(
                 .map_err(|e| bad_context(e.message, Some(e.field)))?
         }
     };
-    let key = query
-        .sdk_key
-        .or_else(|| key_from_headers(&headers).map(str::to_owned));
+    let key = key_from_headers_or_query(&headers, query.sdk_key.as_deref());
     open(&state, key, &project, &env, context)
 }
 
@@ -81,9 +78,7 @@ async fn open_post(
         body
     };
     let request: StreamIn = parse_json(&body).map_err(|e| bad_context(e.message, Some(e.field)))?;
-    let key = key_from_headers(&headers)
-        .map(str::to_owned)
-        .or(query.sdk_key);
+    let key = key_from_headers_or_query(&headers, query.sdk_key.as_deref());
     open(&state, key, &project, &env, request.context)
 }
 
@@ -97,18 +92,14 @@ fn bad_context(message: String, field: Option<String>) -> EdgeError {
 
 fn open(
     state: &AppState,
-    key: Option<String>,
+    key: Option<&str>,
     project: &str,
     environment: &str,
     context: EvaluationContext,
 ) -> Result<Response, EdgeError> {
-    let key = key.ok_or(EdgeError::Unauthenticated)?;
-    let loaded = state.store.load().ok_or(EdgeError::NotReady)?;
-    let scope = loaded.key_scope(&key).ok_or(EdgeError::Unauthenticated)?;
-    if scope.project != project || scope.environment != environment {
-        return Err(EdgeError::Forbidden);
-    }
-    let key_hash = sdk_key_hash(&key);
+    let key = SdkKey::check(state, key)?;
+    key.scoped(project, environment)?;
+    let key_hash = key.hash;
     let slot = state.streams.take(key_hash)?;
     let watch = state
         .store
@@ -116,7 +107,7 @@ fn open(
         .ok_or(EdgeError::Forbidden)?;
     let stream = SdkStream::new(
         key_hash,
-        scope.kind,
+        key.scope.kind,
         context,
         watch,
         Arc::clone(&state.store),

@@ -17,7 +17,7 @@ use togglerino_shared::model::SdkUsage;
 
 use crate::AppState;
 use crate::error::EdgeError;
-use crate::routes::evaluate::key_from_headers;
+use crate::routes::sdk_key::{SdkKey, key_from_headers_or_query};
 use crate::routes::{body_or_error, parse_checked};
 
 pub fn router() -> Router<AppState> {
@@ -40,28 +40,18 @@ async fn report(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, EdgeError> {
     let body = body_or_error(body, crate::routes::evaluate::MAX_BODY_BYTES)?;
-    let presented = query
-        .sdk_key
-        .as_deref()
-        .or_else(|| key_from_headers(&headers))
-        .ok_or(EdgeError::Unauthenticated)?;
-    let loaded = state.store.load().ok_or(EdgeError::NotReady)?;
-    let scope = loaded
-        .key_scope(presented)
-        .ok_or(EdgeError::Unauthenticated)?;
-    if scope.project != project || scope.environment != env {
-        return Err(EdgeError::Forbidden);
-    }
-    let compiled = loaded
-        .environment(&project, &env)
-        .ok_or(EdgeError::Forbidden)?;
+    let key = SdkKey::check(
+        &state,
+        key_from_headers_or_query(&headers, query.sdk_key.as_deref()),
+    )?;
+    let compiled = key.scoped(&project, &env)?;
     let usage: SdkUsage = parse_checked(&body, "invalid_usage", SdkUsage::check)?;
     let mut accepted = 0;
     for count in &usage.counts {
         if compiled.count_reported(
             &count.flag,
             count.variant.as_deref(),
-            scope.kind,
+            key.scope.kind,
             count.count,
         ) {
             accepted += 1;

@@ -6,6 +6,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use serde_json::json;
+use togglerino_shared::model::{BorrowedContext, SdkKeyKind};
 use togglerino_shared::{EvaluationContext, Snapshot, compile};
 
 struct CountingAllocator;
@@ -115,4 +116,39 @@ fn evaluating_all_flags_allocates_only_its_result_and_scratch() {
     assert_eq!(results.len(), 3);
     // One vector of per-flag outcomes (prerequisites read it), one of results.
     assert!(allocations <= 2, "{allocations} allocations");
+}
+
+#[test]
+fn the_edge_reads_a_context_without_building_it() {
+    let compiled = compile(&snapshot()).unwrap();
+    let body = br#"{"user_id": "u1", "attributes": {"country": "NZ", "plan": "pro",
+        "email": "jo@acme.com", "app_version": "v2.1.0", "signed_up": "2024-01-01T00:00:00Z",
+        "seats": 12}}"#;
+    let (context, allocations) =
+        allocations_during(|| serde_json::from_slice::<BorrowedContext>(body).unwrap());
+    // The attributes' vector (grown once past four); every string is borrowed from
+    // the body.
+    assert!(allocations <= 2, "{allocations} allocations");
+    let mut out = Vec::with_capacity(compiled.all_json_capacity(SdkKeyKind::Server));
+    compiled.write_all_json(&context, SdkKeyKind::Server, &mut out);
+    out.clear();
+    let (_, allocations) =
+        allocations_during(|| compiled.write_all_json(&context, SdkKeyKind::Server, &mut out));
+    // Scratch only: the outcomes, the decided conditions, the attributes looked up.
+    assert!(allocations <= 3, "{allocations} allocations");
+    let mut one = Vec::with_capacity(256);
+    // The plan holds its own copies of the conditions, so the flag's own regex sets up
+    // its scratch space on its first use here.
+    compiled
+        .write_json_for("targeted", &context, SdkKeyKind::Server, &mut one)
+        .unwrap();
+    one.clear();
+    let (_, allocations) = allocations_during(|| {
+        compiled.write_json_for("targeted", &context, SdkKeyKind::Server, &mut one)
+    });
+    assert_eq!(allocations, 0);
+    assert_eq!(
+        one,
+        br#"{"value":true,"variant":"on","reason":"TARGETING_MATCH"}"#
+    );
 }

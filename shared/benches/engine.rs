@@ -6,7 +6,7 @@ use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use serde_json::{Value, json};
-use togglerino_shared::model::SdkKeyKind;
+use togglerino_shared::model::{BorrowedContext, SdkKeyKind};
 use togglerino_shared::{EvaluationContext, Snapshot, compile};
 
 /// A flag whose one rule has five conditions, a regex among them, all of which match
@@ -117,6 +117,18 @@ fn benchmarks(c: &mut Criterion) {
             project.write_all_json(black_box(&context), SdkKeyKind::Server, &mut out)
         })
     });
+
+    // A request's context as `bench/evaluate.lua` sends it: built into owned strings
+    // and a map, or read in place as the edge does.
+    let body = br#"{"user_id": "user-48213", "attributes": {"country": "NZ", "plan": "pro", "email": "jo@acme.com"}}"#;
+    let mut group = c.benchmark_group("parse a request's context");
+    group.bench_function("owned (EvaluationContext)", |b| {
+        b.iter(|| serde_json::from_slice::<EvaluationContext>(black_box(body)).unwrap())
+    });
+    group.bench_function("borrowed (BorrowedContext)", |b| {
+        b.iter(|| serde_json::from_slice::<BorrowedContext>(black_box(body)).unwrap())
+    });
+    group.finish();
 
     let large = snapshot((0..10_000).map(realistic_flag).collect());
     let mut group = c.benchmark_group("compile");

@@ -343,6 +343,19 @@ mod tests {
     }
 
     #[test]
+    fn a_deeply_nested_attribute_is_refused_not_a_crash() {
+        let depth = 100_000;
+        let text = format!(
+            r#"{{"attributes": {{"a": {}{}}}}}"#,
+            "[".repeat(depth),
+            "]".repeat(depth)
+        );
+        // As the edge parses it: on failure, again, to name where it went wrong.
+        let error = crate::validate::parse_json::<BorrowedContext>(text.as_bytes()).unwrap_err();
+        assert!(error.message.contains("recursion limit"), "{error:?}");
+    }
+
+    #[test]
     fn the_last_of_repeated_attributes_counts_as_in_a_map() {
         let context: BorrowedContext =
             serde_json::from_str(r#"{"attributes": {"plan": "free", "a": 1, "plan": "pro"}}"#)

@@ -7,7 +7,7 @@ use super::condition::Segments;
 use super::flag::{CompiledFlag, Outcome, ResolvedPrerequisite};
 use super::result::{Evaluation, EvaluationError};
 use super::segment::CompiledSegment;
-use super::tally::{KINDS, Tally};
+use super::tally::Tally;
 use super::trace::{PrerequisiteTrace, Trace};
 use crate::model::{Context, SdkKeyKind, Snapshot, sdk_key_hash};
 use crate::validate::{
@@ -168,7 +168,7 @@ pub fn compile(snapshot: &Snapshot) -> Result<CompiledSnapshot, ValidationErrors
     }
     let answers = Answers::new(&flags, &order);
     let plan = Plan::new(&flags, &answers.dynamic_order);
-    let fixed = KINDS.map(|kind| answers.fixed_listed(kind));
+    let fixed = SdkKeyKind::ALL.map(|kind| answers.fixed_listed(kind));
     let tally = Arc::new(Tally::new(
         &snapshot.project,
         &snapshot.environment,

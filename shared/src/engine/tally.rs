@@ -36,11 +36,10 @@ pub struct Tally {
     flags: Box<[Box<str>]>,
     /// Per flag, its variants' keys in cell order.
     variants: Box<[Box<[Box<str>]>]>,
-    /// Per kind of key ([`KINDS`] order): the cells every all-flags answer for it counts
-    /// one in, without touching them; its count is in the cell at `fixed_count + kind`.
+    /// Per kind of key (in [`SdkKeyKind::ALL`] order): the cells every all-flags answer
+    /// for it counts one in, without touching them; how many answers there were is in
+    /// its [`answers_cell`].
     fixed_cells: [Box<[u32]>; 2],
-    /// The first of the two cells that count all-flags answers, after the flags' own.
-    fixed_count: usize,
     /// Cells per shard (the flags', then the two answer counts), rounded up to whole
     /// cache lines.
     stride: usize,
@@ -75,10 +74,7 @@ impl TallyShard<'_> {
     /// is fixed, as [`Tally::new`] was told.
     #[inline]
     pub(crate) fn count_fixed(&self, kind: SdkKeyKind) {
-        self.bump(
-            self.first[self.first.len() - 1] as usize + kind_index(kind),
-            1,
-        );
+        self.bump(answers_cell(self.first, kind), 1);
     }
 
     #[inline]
@@ -101,19 +97,13 @@ fn cell(first: &[u32], flag: usize, outcome: Outcome) -> usize {
     }
 }
 
-/// Every kind of key, in [`kind_index`] order.
-pub(crate) const KINDS: [SdkKeyKind; 2] = [SdkKeyKind::Client, SdkKeyKind::Server];
-
-/// A kind of key's place in arrays kept per kind.
-pub(crate) fn kind_index(kind: SdkKeyKind) -> usize {
-    match kind {
-        SdkKeyKind::Client => 0,
-        SdkKeyKind::Server => 1,
-    }
+/// The cell counting all-flags answers for keys of `kind`: after every flag's cells.
+fn answers_cell(first: &[u32], kind: SdkKeyKind) -> usize {
+    first[first.len() - 1] as usize + kind.index()
 }
 
 impl Tally {
-    /// `fixed` lists, per kind of key in [`KINDS`] order, the flags (and their outcomes)
+    /// `fixed` lists, per kind of key in [`SdkKeyKind::ALL`] order, the flags (and their outcomes)
     /// that every all-flags answer for that kind gives without evaluating them.
     pub(crate) fn new(
         project: &str,
@@ -134,7 +124,7 @@ impl Tally {
                 .map(|&(flag, outcome)| cell(&first, flag, outcome) as u32)
                 .collect()
         });
-        let stride = (cells + 2).div_ceil(LINE) * LINE;
+        let stride = (cells + SdkKeyKind::ALL.len()).div_ceil(LINE) * LINE;
         Tally {
             project: project.into(),
             environment: environment.into(),
@@ -145,7 +135,6 @@ impl Tally {
                 .map(|f| f.variants.iter().map(|v| v.key.as_str().into()).collect())
                 .collect(),
             fixed_cells,
-            fixed_count: cells,
             stride,
             cells: (0..stride * shards()).map(|_| AtomicU64::new(0)).collect(),
             drained: Mutex::new(vec![0; cells].into()),
@@ -183,9 +172,10 @@ impl Tally {
                 .map(|shard| shard[cell].load(Ordering::Relaxed))
                 .sum()
         };
-        let mut totals: Vec<u64> = (0..self.fixed_count).map(sum).collect();
-        for (kind, cells) in self.fixed_cells.iter().enumerate() {
-            let answers = sum(self.fixed_count + kind);
+        let flag_cells = self.first[self.first.len() - 1] as usize;
+        let mut totals: Vec<u64> = (0..flag_cells).map(sum).collect();
+        for (kind, cells) in SdkKeyKind::ALL.into_iter().zip(&self.fixed_cells) {
+            let answers = sum(answers_cell(&self.first, kind));
             for &cell in cells {
                 totals[cell as usize] += answers;
             }

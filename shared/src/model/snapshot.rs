@@ -48,6 +48,16 @@ pub enum SdkKeyKind {
     Server,
 }
 
+impl SdkKeyKind {
+    /// Every kind, in [`index`](Self::index) order.
+    pub const ALL: [SdkKeyKind; 2] = [SdkKeyKind::Client, SdkKeyKind::Server];
+
+    /// The kind's place in arrays kept per kind.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
 /// The SHA-256 of an SDK key, the only form in which keys are stored or shipped.
 pub fn sdk_key_hash(key: &str) -> [u8; 32] {
     Sha256::digest(key.as_bytes()).into()

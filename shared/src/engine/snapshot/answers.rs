@@ -12,7 +12,6 @@ use std::ops::Range;
 
 use super::super::flag::{CompiledFlag, Outcome};
 use super::super::result::Reason;
-use super::super::tally::{KINDS, kind_index};
 use crate::model::{EvaluationContext, SdkKeyKind};
 
 #[derive(Debug, Default)]
@@ -33,7 +32,7 @@ pub(super) struct Answers {
     first_head: Vec<u32>,
     /// Per flag: where `{"value"` starts in each of its heads.
     key_lens: Vec<usize>,
-    /// The all-flags object per kind of key, in [`KINDS`] order.
+    /// The all-flags object per kind of key, in [`SdkKeyKind::ALL`] order.
     layouts: [Layout; 2],
 }
 
@@ -135,7 +134,7 @@ impl Answers {
             key_lens,
             layouts: Default::default(),
         };
-        answers.layouts = KINDS.map(|kind| answers.layout(flags, kind));
+        answers.layouts = SdkKeyKind::ALL.map(|kind| answers.layout(flags, kind));
         answers
     }
 
@@ -206,7 +205,7 @@ impl Answers {
     }
 
     fn layout_for(&self, kind: SdkKeyKind) -> &Layout {
-        &self.layouts[kind_index(kind)]
+        &self.layouts[kind.index()]
     }
 
     /// The flags every all-flags answer for keys of `kind` lists with a fixed outcome,

@@ -126,7 +126,7 @@ impl<Slot: Send + 'static> SdkStream<Slot> {
             let now = self.environment.borrow_and_update().clone()?;
             // A revoked key, or one moved out of this environment, ends the stream.
             let loaded = self.store.load()?;
-            let scope = loaded.key_scope_by_hash(&self.key)?;
+            let scope = loaded.key_scope(&self.key)?;
             let compiled = now.compiled();
             if scope.project != compiled.project() || scope.environment != compiled.environment() {
                 return None;

@@ -63,6 +63,7 @@ pub async fn read_body(mut body: Body, limit: usize) -> Result<Bytes, EdgeError>
     if body.size_hint().lower() > limit as u64 {
         return Err(EdgeError::PayloadTooLarge(limit));
     }
+    // The body while it is one frame, and once it is more.
     let mut first: Option<Bytes> = None;
     let mut joined = BytesMut::new();
     while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
@@ -78,13 +79,14 @@ pub async fn read_body(mut body: Body, limit: usize) -> Result<Bytes, EdgeError>
         if so_far + data.len() > limit {
             return Err(EdgeError::PayloadTooLarge(limit));
         }
-        match first.take() {
-            None if joined.is_empty() => first = Some(data),
-            earlier => {
-                joined.extend_from_slice(&earlier.unwrap_or_default());
-                joined.extend_from_slice(&data);
-            }
+        if first.is_none() && joined.is_empty() {
+            first = Some(data);
+            continue;
         }
+        if let Some(earlier) = first.take() {
+            joined.extend_from_slice(&earlier);
+        }
+        joined.extend_from_slice(&data);
     }
     Ok(first.unwrap_or_else(|| joined.freeze()))
 }

@@ -339,7 +339,7 @@ async fn next_refetch(mut f: Following) -> Option<(Result<Event, Infallible>, Fo
                 // `None`: the environment is gone.
                 let revision = f.environment.borrow_and_update().as_ref()?.revision();
                 // A revoked key ends its stream.
-                f.store.load()?.key_scope_by_hash(&f.key)?;
+                f.store.load()?.key_scope(&f.key)?;
                 if revision != f.revision {
                     f.revision = revision;
                     return Some((Ok(refetch(revision)), f));

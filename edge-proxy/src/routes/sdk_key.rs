@@ -39,7 +39,7 @@ impl SdkKey {
         let loaded = state.store.load().ok_or(EdgeError::NotReady)?;
         let hash = sdk_key_hash(presented);
         let scope = loaded
-            .key_scope_by_hash(&hash)
+            .key_scope(&hash)
             .cloned()
             .ok_or(EdgeError::Unauthenticated)?;
         Ok(SdkKey {

@@ -13,7 +13,7 @@ use std::time::SystemTime;
 use arc_swap::ArcSwapOption;
 use togglerino_shared::CompiledSnapshot;
 use togglerino_shared::engine::Tally;
-use togglerino_shared::model::{EnvironmentRevision, SdkKeyKind, sdk_key_hash};
+use togglerino_shared::model::{EnvironmentRevision, SdkKeyKind};
 use tokio::sync::watch;
 
 pub use environment::Environment;
@@ -94,13 +94,9 @@ impl Loaded {
         Some(self.get(project, environment)?.compiled())
     }
 
-    /// The scope of a presented SDK key, if it is valid anywhere.
-    pub fn key_scope(&self, presented: &str) -> Option<&Arc<KeyScope>> {
-        self.key_scope_by_hash(&sdk_key_hash(presented))
-    }
-
-    /// The scope of an SDK key known by its hash (streams keep only that).
-    pub fn key_scope_by_hash(&self, hash: &[u8; 32]) -> Option<&Arc<KeyScope>> {
+    /// The scope of an SDK key, known by its hash (see `routes::sdk_key`), if it is
+    /// valid anywhere.
+    pub fn key_scope(&self, hash: &[u8; 32]) -> Option<&Arc<KeyScope>> {
         self.keys.get(hash)
     }
 
@@ -306,7 +302,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use serde_json::json;
-    use togglerino_shared::model::Snapshot;
+    use togglerino_shared::model::{Snapshot, sdk_key_hash};
 
     use super::*;
 
@@ -344,12 +340,12 @@ mod tests {
             4
         );
         assert!(loaded.environment("shop", "staging").is_none());
-        let scope = loaded.key_scope("sdk_abc").unwrap();
+        let scope = loaded.key_scope(&sdk_key_hash("sdk_abc")).unwrap();
         assert_eq!(
             (scope.project.as_str(), scope.kind),
             ("shop", SdkKeyKind::Client)
         );
-        assert!(loaded.key_scope("sdk_abd").is_none());
+        assert!(loaded.key_scope(&sdk_key_hash("sdk_abd")).is_none());
         // Restored, not confirmed: as old as the files, never fresh.
         let age = store.staleness().unwrap().as_secs();
         assert!((3600..3660).contains(&age), "{age}");
@@ -401,7 +397,13 @@ mod tests {
         assert!(staging_watch.has_changed().is_err());
         assert!(staging_watch.borrow_and_update().is_none());
         assert!(store.watch("shop", "staging").is_none());
-        assert!(store.load().unwrap().key_scope("sdk_s").is_none());
+        assert!(
+            store
+                .load()
+                .unwrap()
+                .key_scope(&sdk_key_hash("sdk_s"))
+                .is_none()
+        );
         assert!(!production_watch.has_changed().unwrap());
     }
 }

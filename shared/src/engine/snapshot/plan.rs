@@ -34,11 +34,11 @@ pub(super) struct Plan {
     bucketings: Vec<Serving>,
     /// Per number in the plan, one condition with that number.
     by_number: Vec<CompiledCondition>,
-    /// Per number in the plan, the place in `attributes` of what its condition reads
-    /// ([`NO_ATTRIBUTE`] for segment tests).
+    /// Per number in the plan, the number of the attribute its condition reads
+    /// ([`NO_ATTRIBUTE`] for segment tests): conditions reading alike share one.
     reads: Vec<u32>,
-    /// Every attribute the conditions read, once.
-    attributes: Vec<Attribute>,
+    /// How many distinct attributes the conditions read.
+    attributes: usize,
 }
 
 const NO_ATTRIBUTE: u32 = u32::MAX;
@@ -94,10 +94,8 @@ impl Plan {
                         plan.by_number.push(condition.clone());
                         plan.reads
                             .push(condition.attribute().map_or(NO_ATTRIBUTE, |read| {
-                                *attributes.entry(read.clone()).or_insert_with(|| {
-                                    plan.attributes.push(read.clone());
-                                    index(plan.attributes.len() - 1)
-                                })
+                                let next = index(attributes.len());
+                                *attributes.entry(read.clone()).or_insert(next)
                             }));
                         index(plan.by_number.len() - 1)
                     });
@@ -122,6 +120,7 @@ impl Plan {
                 prerequisites: index(prerequisites_start)..index(plan.prerequisites.len()),
             });
         }
+        plan.attributes = attributes.len();
         plan
     }
 
@@ -135,7 +134,7 @@ impl Plan {
         served_by: impl Fn(usize, &[Outcome]) -> Option<usize>,
     ) {
         let mut decided = vec![Decided::Unknown; self.by_number.len()];
-        let mut found: Vec<Option<Found>> = vec![None; self.attributes.len()];
+        let mut found: Vec<Option<Found>> = vec![None; self.attributes];
         let mut holds = |number: u32| {
             let cell = &mut decided[number as usize];
             if *cell == Decided::Unknown {
